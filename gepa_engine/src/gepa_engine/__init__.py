@@ -1,0 +1,1 @@
+"""GEPA: Genetic-Pareto reflective prompt evolution, as a pure, stepped engine."""

@@ -1,0 +1,1 @@
+"""gepad_lsp: the editor bridge (language server). Not built yet; see issue 5."""
