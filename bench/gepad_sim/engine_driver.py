@@ -1,0 +1,84 @@
+"""The `gepad` and `greedy` optimizers: gepa_engine driven over the simulated LMs.
+
+This is the whole of what a caller of the engine does: perform each request and hand back the
+answer. The simulated reflection and merge LMs return bare text; a real LLM is asked (by the
+engine's templates) for a fenced block, so the driver wraps the text the same way and the
+engine's parser does its normal work.
+"""
+
+from __future__ import annotations
+
+from gepa_engine import (
+    Engine,
+    EngineConfig,
+    EvalOutcome,
+    EvalResult,
+    Evaluate,
+    ExampleSpec,
+    Finished,
+    Idle,
+    MaxRollouts,
+    Merge,
+    Reflect,
+    TextAnswer,
+)
+from gepad_sim._harness import RunContext
+from gepad_sim._lms import Record
+
+__all__ = ["GEPAD_CONFIG", "GREEDY_CONFIG", "drive", "run_gepad", "run_greedy"]
+
+COMPONENT = "prompt"
+GEPAD_CONFIG = EngineConfig()
+GREEDY_CONFIG = EngineConfig(selection="current_best")
+
+
+def _fenced(text: str) -> str:
+    return f"```\n{text}\n```"
+
+
+def drive(ctx: RunContext, config: EngineConfig) -> Engine:
+    """Run the engine until its rollout budget is spent or it has nothing left to do."""
+    tasks = {t.id: t for t in (*ctx.train, *ctx.val)}
+    engine = Engine.start(
+        {COMPONENT: ctx.scenario.seed_prompt},
+        seed=ctx.seed,
+        config=config,
+        stop=MaxRollouts(ctx.budget),
+    )
+    engine.add_examples(
+        [ExampleSpec(t.id, "train") for t in ctx.train]
+        + [ExampleSpec(t.id, "val") for t in ctx.val]
+    )
+    reported: str | None = None
+    while True:
+        request = engine.next_request()
+        if isinstance(request, (Idle, Finished)):
+            break
+        if isinstance(request, Evaluate):
+            prompt = request.components[COMPONENT]
+            outcomes = []
+            for ex in request.example_ids:
+                o = ctx.lms.run_task(prompt, tasks[ex])
+                outcomes.append(EvalOutcome(ex, o.score, o.feedback, o.output, o.input))
+            engine.complete(request.id, EvalResult(tuple(outcomes)))
+        elif isinstance(request, Reflect):
+            records = [Record(r.input, r.output, r.feedback) for r in request.records]
+            text = ctx.lms.reflect(request.current_text, records)
+            engine.complete(request.id, TextAnswer(_fenced(text)))
+        elif isinstance(request, Merge):
+            text = ctx.lms.merge(request.text_a, request.text_b)
+            engine.complete(request.id, TextAnswer(_fenced(text)))
+        best = engine.best
+        val_mean = engine.mean_val(best.id)
+        if best.id != reported and val_mean is not None and not engine.is_pending_full(best.id):
+            ctx.report_best(best.components[COMPONENT], val_mean)
+            reported = best.id
+    return engine
+
+
+def run_gepad(ctx: RunContext) -> str:
+    return drive(ctx, GEPAD_CONFIG).best.components[COMPONENT]
+
+
+def run_greedy(ctx: RunContext) -> str:
+    return drive(ctx, GREEDY_CONFIG).best.components[COMPONENT]

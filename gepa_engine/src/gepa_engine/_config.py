@@ -1,0 +1,81 @@
+"""Engine configuration: an explicit, immutable object passed in by the caller."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["EngineConfig"]
+
+Selection = Literal["pareto", "current_best", "epsilon_greedy"]
+OverLength = Literal["reject", "condense"]
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    """How the engine searches. Every field has the default the paper or experience suggests.
+
+    The configuration is not part of the serialized state: the caller keeps it and passes the
+    same (or a deliberately changed) configuration when it restores an engine.
+    """
+
+    minibatch_size: int = 3
+    selection: Selection = "pareto"
+    epsilon: float = 0.1
+    # Skip reflection when the parent already scores this on every minibatch example.
+    perfect_score: float = 1.0
+    skip_perfect_minibatch: bool = True
+    # Reuse a candidate's earlier result on an example instead of asking for it again.
+    # Sound for deterministic (temperature 0 or cached) evaluation, and it is what saves budget.
+    reuse_scores: bool = True
+    use_merge: bool = True
+    max_merges: int = 8
+    merge_minibatch_size: int = 5
+    max_prompt_chars: int = 8000
+    over_length: OverLength = "condense"
+    # Split policy for examples the caller does not assign itself.
+    val_fraction: float = 0.4
+    # Share of validation examples held out from Pareto selection, used only to confirm a new best.
+    holdout_fraction: float = 0.34
+    # How far a challenger's held-out mean may fall below the incumbent's and still win.
+    holdout_tolerance: float = 0.0
+    # Rollouts spent per step on scoring frontier candidates on newly added validation examples.
+    backfill_per_step: int = 32
+    max_traces_per_candidate: int = 64
+    # A new line quoting this many characters of a minibatch input verbatim is taken for an
+    # instance-specific note and removed (0 turns the guard off).
+    quote_guard_chars: int = 24
+
+    def __post_init__(self) -> None:
+        problems: list[str] = []
+        if self.minibatch_size < 1:
+            problems.append("minibatch_size must be >= 1")
+        if self.selection not in ("pareto", "current_best", "epsilon_greedy"):
+            problems.append(
+                f"selection must be pareto, current_best or epsilon_greedy: {self.selection!r}"
+            )
+        if not 0.0 <= self.epsilon <= 1.0:
+            problems.append("epsilon must be in [0, 1]")
+        if self.max_merges < 0:
+            problems.append("max_merges must be >= 0")
+        if self.merge_minibatch_size < 1:
+            problems.append("merge_minibatch_size must be >= 1")
+        if self.max_prompt_chars < 1:
+            problems.append("max_prompt_chars must be >= 1")
+        if self.over_length not in ("reject", "condense"):
+            problems.append(f"over_length must be reject or condense, not {self.over_length!r}")
+        if not 0.0 < self.val_fraction < 1.0:
+            problems.append("val_fraction must be in (0, 1)")
+        if not 0.0 <= self.holdout_fraction < 1.0:
+            problems.append("holdout_fraction must be in [0, 1)")
+        if self.quote_guard_chars < 0:
+            problems.append("quote_guard_chars must be >= 0")
+        if not 0.0 <= self.holdout_tolerance <= 1.0:
+            problems.append("holdout_tolerance must be in [0, 1]")
+        if self.backfill_per_step < 0:
+            problems.append("backfill_per_step must be >= 0")
+        if problems:
+            # Imported here to keep the module graph flat; EngineError is the package root.
+            from ._errors import EngineError
+
+            raise EngineError("invalid EngineConfig: " + "; ".join(problems))

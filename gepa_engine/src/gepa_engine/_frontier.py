@@ -1,0 +1,83 @@
+"""The per-example Pareto frontier, maintained incrementally.
+
+For each Pareto example the frontier holds the candidates with the highest score on it. A
+candidate survives pruning if it is the only surviving winner of at least one example; the rest
+are dominated (every example they win, someone else also wins). Parent selection samples the
+survivors in proportion to the number of examples they win.
+
+Adding a candidate's score touches one example, and pruning is linear in the number of
+(example, winner) pairs, so a step stays cheap with hundreds of candidates and thousands of
+examples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+__all__ = ["Frontier"]
+
+
+class Frontier:
+    def __init__(self) -> None:
+        self._best: dict[str, float] = {}
+        self._front: dict[str, set[str]] = {}
+        self._wins: dict[str, set[str]] = {}
+        self._survivors: tuple[str, ...] | None = None
+
+    def add_score(self, candidate: str, example: str, score: float) -> bool:
+        """Record a score; return True when the example's front changed."""
+        best = self._best.get(example)
+        if best is None or score > best:
+            for loser in self._front.get(example, ()):
+                self._wins[loser].discard(example)
+            self._best[example] = score
+            self._front[example] = {candidate}
+        elif score == best and candidate not in self._front[example]:
+            self._front[example].add(candidate)
+        else:
+            return False
+        self._wins.setdefault(candidate, set()).add(example)
+        self._survivors = None
+        return True
+
+    def remove_example(self, example: str) -> None:
+        for member in self._front.pop(example, ()):
+            self._wins[member].discard(example)
+        self._best.pop(example, None)
+        self._survivors = None
+
+    def remove_candidate(self, candidate: str) -> None:
+        """Forget a candidate; the examples it alone won must be rebuilt by the caller."""
+        for example in self._wins.pop(candidate, set()):
+            self._front[example].discard(candidate)
+        self._survivors = None
+
+    def front(self, example: str) -> frozenset[str]:
+        return frozenset(self._front.get(example, ()))
+
+    def wins(self, candidate: str) -> int:
+        return len(self._wins.get(candidate, ()))
+
+    def examples(self) -> Iterable[str]:
+        return self._front.keys()
+
+    def survivors(self, mean_score: dict[str, float]) -> tuple[str, ...]:
+        """Non-dominated frontier members, in a deterministic order.
+
+        `mean_score` orders the elimination: weaker candidates are examined first, so of two
+        candidates that win exactly the same examples the stronger one survives.
+        """
+        if self._survivors is not None:
+            return self._survivors
+        members = [c for c, won in self._wins.items() if won]
+        alive = {e: len(f) for e, f in self._front.items()}
+        members.sort(key=lambda c: (mean_score.get(c, 0.0), len(self._wins[c]), c))
+        eliminated: set[str] = set()
+        for c in members:
+            won = self._wins[c]
+            if all(alive[e] >= 2 for e in won):
+                eliminated.add(c)
+                for e in won:
+                    alive[e] -= 1
+        self._survivors = tuple(sorted(c for c in members if c not in eliminated))
+        return self._survivors
