@@ -42,6 +42,8 @@ class EngineConfig:
     # Rollouts spent per step on scoring frontier candidates on newly added validation examples.
     backfill_per_step: int = 32
     max_traces_per_candidate: int = 64
+    # After this many unusable LLM answers in a row the engine idles instead of paying for more.
+    max_unusable_in_a_row: int = 10
     # A new line quoting this many characters of a minibatch input verbatim is taken for an
     # instance-specific note and removed (0 turns the guard off).
     quote_guard_chars: int = 24
@@ -68,6 +70,8 @@ class EngineConfig:
             problems.append("val_fraction must be in (0, 1)")
         if not 0.0 <= self.holdout_fraction < 1.0:
             problems.append("holdout_fraction must be in [0, 1)")
+        if self.max_unusable_in_a_row < 1:
+            problems.append("max_unusable_in_a_row must be >= 1")
         if self.quote_guard_chars < 0:
             problems.append("quote_guard_chars must be >= 0")
         if not 0.0 <= self.holdout_tolerance <= 1.0:

@@ -83,6 +83,7 @@ class Engine:
         self._active: dict[tuple[str, ...], tuple[str, ...]] = {}
         # Events produced while planning wait for the caller's next `complete` or `take_events`.
         self._deferred: list[Event] = []
+        self._out_of_budget = False
         self._rebuild_indexes()
 
     # ----------------------------------------------------------------- construction
@@ -157,6 +158,7 @@ class Engine:
             "cost_usd": s.cost_usd,
             "tokens": s.tokens,
             "iterations": s.iteration,
+            "iterations_since_improvement": s.iteration - s.last_improvement,
         }
 
     def is_pending_full(self, candidate: str) -> bool:
@@ -229,6 +231,7 @@ class Engine:
             added.append(spec.id)
         if not added:
             return []
+        s.unusable_in_a_row = 0
         return [Event("examples_added", s.iteration, None, {"examples": tuple(added)})]
 
     def retire_examples(self, ids: Iterable[str]) -> list[Event]:
@@ -376,10 +379,18 @@ class Engine:
                 return Finished("rollout budget spent")
             s.iteration += 1
             s.backfilled_this_step = 0
+            if s.unusable_in_a_row >= self.config.max_unusable_in_a_row:
+                return Idle(
+                    f"the last {s.unusable_in_a_row} reflection or merge answers were unusable; "
+                    "check the reflection model (adding examples tries again)"
+                )
             if s.merges_due > 0 and self._plan_merge(now):
                 return None
+            self._out_of_budget = False
             if self._plan_reflection():
                 return None
+            if self._out_of_budget:
+                return Finished("the rollout budget left is too small for another iteration")
         return Idle("the candidates already ace every training minibatch; waiting for feedback")
 
     def _plan_evaluations(self, left: int | None) -> bool:
@@ -457,6 +468,14 @@ class Engine:
         s.component_cursor[parent] = cursor + 1
         batch = self._next_minibatch()
         missing = self._needs_parent_eval(parent, batch)
+        left = self._rollouts_left()
+        # The parent's missing results and the child's minibatch must both fit the budget.
+        while left is not None and batch and len(missing) + len(batch) > left:
+            batch.pop()
+            missing = [e for e in missing if e in batch]
+        if not batch:
+            self._out_of_budget = True
+            return False
         if missing:
             self._set_pending(
                 "parent", parent=parent, component=component, batch=batch, examples=missing
@@ -524,6 +543,12 @@ class Engine:
         self._set_pending("merge", a=a, b=b, ancestor=ancestor, component=conflicts[0], base=merged)
         return True
 
+    def _existing(self, components: Mapping[str, str]) -> str | None:
+        for cid, c in self._s.candidates.items():
+            if c.components == components:
+                return cid
+        return None
+
     def _ancestors(self, cid: str) -> set[str]:
         seen: set[str] = set()
         stack = [cid]
@@ -576,9 +601,11 @@ class Engine:
 
     def _start_merge_gate(self, a: str, b: str, child: dict[str, str], origin: str) -> bool:
         s = self._s
-        ca, cb = s.candidates[a].components, s.candidates[b].components
-        if child in (dict(ca), dict(cb)):
-            self._deferred.append(self._rejected(None, "the merge reproduced a parent", (a, b)))
+        twin = self._existing(child)
+        if twin is not None:
+            self._deferred.append(
+                self._rejected(None, f"the merge duplicates candidate {twin}", (a, b))
+            )
             return False
         sa = s.val_scores.get(a, {})
         sb = s.val_scores.get(b, {})
@@ -591,7 +618,9 @@ class Engine:
         if left is not None:
             subsample = subsample[:left]
         if not subsample:
-            self._deferred.append(self._rejected(None, "no common validation examples", (a, b)))
+            self._deferred.append(
+                self._rejected(None, "no common validation examples", (a, b), unusable=False)
+            )
             return False
         self._set_pending("merge_gate", a=a, b=b, child=child, origin=origin, examples=subsample)
         return True
@@ -793,6 +822,11 @@ class Engine:
             )
         child = dict(s.candidates[parent].components)
         child[component] = text
+        twin = self._existing(child)
+        if twin is not None:
+            return self._flush(
+                [self._rejected(parent, f"the proposal duplicates candidate {twin}")]
+            )
         self._set_pending(
             "child",
             parent=parent,
@@ -801,6 +835,7 @@ class Engine:
             child=child,
             examples=list(p["batch"]),
         )
+        s.unusable_in_a_row = 0
         detail: dict[str, object] = {"parent": parent, "component": component}
         if dropped:
             detail["instance_specific_lines_dropped"] = tuple(dropped)
@@ -862,6 +897,7 @@ class Engine:
             )
         child = dict(p["base"])
         child[p["component"]] = parsed.text
+        s.unusable_in_a_row = 0
         proposed = Event("proposed", s.iteration, None, {"parents": (a, b), "kind": "merge"})
         self._start_merge_gate(a, b, child, "merge")
         return self._flush([proposed])
@@ -894,8 +930,15 @@ class Engine:
     # ----------------------------------------------------------------- bookkeeping
 
     def _rejected(
-        self, parent: str | None, reason: str, parents: tuple[str, str] | None = None
+        self,
+        parent: str | None,
+        reason: str,
+        parents: tuple[str, str] | None = None,
+        *,
+        unusable: bool = True,
     ) -> Event:
+        if unusable:
+            self._s.unusable_in_a_row += 1
         detail: dict[str, object] = {"reason": reason}
         if parent is not None:
             detail["parent"] = parent

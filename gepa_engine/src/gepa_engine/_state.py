@@ -46,6 +46,7 @@ class EngineState:
     iteration: int = 0
     last_improvement: int = 0
     backfilled_this_step: int = 0
+    unusable_in_a_row: int = 0
     rollouts: int = 0
     cached_rollouts: int = 0
     unscored_rollouts: int = 0
@@ -108,6 +109,7 @@ def state_to_json(s: EngineState) -> str:
         "iteration": s.iteration,
         "last_improvement": s.last_improvement,
         "backfilled_this_step": s.backfilled_this_step,
+        "unusable_in_a_row": s.unusable_in_a_row,
         "budget": {
             "rollouts": s.rollouts,
             "cached_rollouts": s.cached_rollouts,
@@ -168,6 +170,7 @@ def state_from_json(text: str) -> EngineState:
             iteration=int(data["iteration"]),
             last_improvement=int(data["last_improvement"]),
             backfilled_this_step=int(data["backfilled_this_step"]),
+            unusable_in_a_row=int(data["unusable_in_a_row"]),
             rollouts=int(budget["rollouts"]),
             cached_rollouts=int(budget["cached_rollouts"]),
             unscored_rollouts=int(budget["unscored_rollouts"]),
