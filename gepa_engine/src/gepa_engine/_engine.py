@@ -181,9 +181,26 @@ class Engine:
     def active_examples(self, *splits: str) -> tuple[str, ...]:
         cached = self._active.get(splits)
         if cached is None:
-            s = self._s
-            cached = tuple(e for e, sp in s.splits.items() if sp in splits and e not in s.retired)
-            self._active[splits] = cached
+            if not self._active:
+                # One pass fills the common queries, so a step never rescans the dataset.
+                s = self._s
+                by_split: dict[str, list[str]] = {"train": [], "val": [], "holdout": []}
+                for e, sp in s.splits.items():
+                    if e not in s.retired:
+                        by_split[sp].append(e)
+                self._active[("train",)] = tuple(by_split["train"])
+                self._active[("val",)] = tuple(by_split["val"])
+                self._active[("holdout",)] = tuple(by_split["holdout"])
+                self._active[("val", "holdout")] = tuple(
+                    e for e in s.splits if e not in s.retired and s.splits[e] != "train"
+                )
+            cached = self._active.get(splits)
+            if cached is None:
+                s = self._s
+                cached = tuple(
+                    e for e, sp in s.splits.items() if sp in splits and e not in s.retired
+                )
+                self._active[splits] = cached
         return cached
 
     def mean_val(
@@ -203,7 +220,8 @@ class Engine:
         common = [e for e in self.active_examples(*splits) if e in sa and e in sb]
         if not common:
             return 0.0, 0.0, 0
-        return _mean(sa[e] for e in common), _mean(sb[e] for e in common), len(common)
+        n = len(common)
+        return sum(map(sa.__getitem__, common)) / n, sum(map(sb.__getitem__, common)) / n, n
 
     # ----------------------------------------------------------------- dataset changes
 
@@ -707,30 +725,35 @@ class Engine:
         """Count the rollouts of an answer and return the scored outcomes by example."""
         s = self._s
         wanted = set(p["examples"])
+        cached = result.cached_example_ids
         scored: dict[str, float] = {}
+        unscored: list[str] = []
         for o in result.outcomes:
-            if o.example_id not in wanted:
+            ex = o.example_id
+            if ex not in wanted:
                 continue
-            wanted.discard(o.example_id)
-            if o.example_id in result.cached_example_ids:
+            wanted.discard(ex)
+            if ex in cached:
                 s.cached_rollouts += 1
             else:
                 s.rollouts += 1
             score = o.score
-            valid = isinstance(score, (int, float)) and not isinstance(score, bool)
-            if not valid or score != score:  # None, garbage or NaN: unscored
-                s.unscored_rollouts += 1
-                if cid is not None and not train:
-                    marks = s.unscored.setdefault(cid, set())
-                    if o.example_id not in marks and o.example_id not in s.val_scores.get(cid, ()):
-                        marks.add(o.example_id)
-                        self._count_coverage(cid, o.example_id)
+            # bool is an int subclass and NaN is a float: both are garbage, hence unscored.
+            if (score.__class__ is not float and score.__class__ is not int) or score != score:
+                unscored.append(ex)
                 continue
-            value = min(1.0, max(0.0, float(score)))  # type: ignore[arg-type]
-            scored[o.example_id] = value
+            scored[ex] = 1.0 if score > 1.0 else 0.0 if score < 0.0 else float(score)
             if train and cid is not None:
-                s.train_scores.setdefault(cid, {})[o.example_id] = value
-                self._keep_trace(cid, o.example_id, (o.input, o.output, o.feedback))
+                s.train_scores.setdefault(cid, {})[ex] = scored[ex]
+                self._keep_trace(cid, ex, (o.input, o.output, o.feedback))
+        s.unscored_rollouts += len(unscored)
+        if cid is not None and not train:
+            marks = s.unscored.setdefault(cid, set())
+            have = s.val_scores.get(cid, {})
+            for ex in unscored:
+                if ex not in marks and ex not in have:
+                    marks.add(ex)
+                    self._count_coverage(cid, ex)
         return scored
 
     def _keep_trace(self, cid: str, ex: str, trace: tuple[str, str, str]) -> None:
@@ -1000,12 +1023,26 @@ class Engine:
         s = self._s
         before = self.frontier()
         table = s.val_scores.setdefault(cid, {})
+        splits, retired = s.splits, s.retired
+        add_score = self._frontier.add_score
+        # The hot loop of a full evaluation: inlined bookkeeping, one pass over the results.
+        covered = pareto = 0
+        total = 0.0
         for ex, v in scored.items():
             if ex in table:
                 continue
             table[ex] = v
-            self._count_coverage(cid, ex)
-            self._index_score(cid, ex, v)
+            split = splits.get(ex)
+            if ex in retired or split is None or split == "train":
+                continue
+            covered += 1
+            if split == "val":
+                pareto += 1
+                total += v
+                add_score(cid, ex, v)
+        self._covered[cid] = self._covered.get(cid, 0) + covered
+        self._psum[cid] = self._psum.get(cid, 0.0) + total
+        self._pcount[cid] = self._pcount.get(cid, 0) + pareto
         after = self.frontier()
         if after != before:
             return [Event("frontier_changed", s.iteration, cid, {"frontier": after})]

@@ -70,14 +70,23 @@ class Frontier:
         if self._survivors is not None:
             return self._survivors
         members = [c for c, won in self._wins.items() if won]
-        alive = {e: len(f) for e, f in self._front.items()}
         members.sort(key=lambda c: (mean_score.get(c, 0.0), len(self._wins[c]), c))
+        # Elimination in this order removes a candidate when each example it wins still has
+        # another live winner. Equivalently, a candidate survives exactly when it is the last
+        # winner (in this order) of some example none of whose earlier winners survived.
+        # In that form every step is a set operation, so the work per candidate runs in C.
+        unclaimed = set(self._front)
+        last_of: dict[str, set[str]] = {}
+        for c in reversed(members):
+            mine = self._wins[c] & unclaimed
+            unclaimed -= mine
+            last_of[c] = mine
+        held_by_survivor: set[str] = set()
         eliminated: set[str] = set()
         for c in members:
-            won = self._wins[c]
-            if all(alive[e] >= 2 for e in won):
+            if last_of[c] - held_by_survivor:
+                held_by_survivor |= self._wins[c]
+            else:
                 eliminated.add(c)
-                for e in won:
-                    alive[e] -= 1
         self._survivors = tuple(sorted(c for c in members if c not in eliminated))
         return self._survivors
