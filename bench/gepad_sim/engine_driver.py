@@ -22,14 +22,25 @@ from gepa_engine import (
     Reflect,
     TextAnswer,
 )
-from gepad_sim._harness import RunContext
-from gepad_sim._lms import Record
+from gepad_sim import Record, RunContext
 
-__all__ = ["GEPAD_CONFIG", "GREEDY_CONFIG", "drive", "run_gepad", "run_greedy"]
+__all__ = [
+    "GEPAD_CONFIG",
+    "GREEDY_CONFIG",
+    "drive",
+    "run_gepad",
+    "run_gepad_noguard",
+    "run_gepad_noholdout",
+    "run_gepad_nomerge",
+    "run_greedy",
+]
 
 COMPONENT = "prompt"
 GEPAD_CONFIG = EngineConfig()
 GREEDY_CONFIG = EngineConfig(selection="current_best")
+NOGUARD_CONFIG = EngineConfig(quote_guard_chars=0)
+NOMERGE_CONFIG = EngineConfig(use_merge=False)
+NOHOLDOUT_CONFIG = EngineConfig(holdout_fraction=0.0)
 
 
 def _fenced(text: str) -> str:
@@ -82,3 +93,15 @@ def run_gepad(ctx: RunContext) -> str:
 
 def run_greedy(ctx: RunContext) -> str:
     return drive(ctx, GREEDY_CONFIG).best.components[COMPONENT]
+
+
+def run_gepad_noguard(ctx: RunContext) -> str:
+    return drive(ctx, NOGUARD_CONFIG).best.components[COMPONENT]
+
+
+def run_gepad_nomerge(ctx: RunContext) -> str:
+    return drive(ctx, NOMERGE_CONFIG).best.components[COMPONENT]
+
+
+def run_gepad_noholdout(ctx: RunContext) -> str:
+    return drive(ctx, NOHOLDOUT_CONFIG).best.components[COMPONENT]
