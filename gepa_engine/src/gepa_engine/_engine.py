@@ -161,6 +161,14 @@ class Engine:
             "iterations_since_improvement": s.iteration - s.last_improvement,
         }
 
+    @property
+    def has_outstanding_request(self) -> bool:
+        """Whether a request was handed out and not completed (e.g. before a crash)."""
+        return self._s.pending is not None
+
+    def split_of(self, example_id: str) -> str | None:
+        return self._s.splits.get(example_id)
+
     def is_pending_full(self, candidate: str) -> bool:
         """Whether `candidate` still waits for its full validation evaluation."""
         return candidate in self._s.needs_full_eval

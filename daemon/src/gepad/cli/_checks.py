@@ -1,0 +1,161 @@
+"""`gepad doctor`'s checks: each is a function from the context to one `CheckResult`.
+
+Later issues add theirs by appending a function to `DEFAULT_CHECKS` (e.g. "the task model
+answers"). A check never raises on purpose; if it does, `run_checks` reports the error as
+that check's failure so one broken check cannot hide the others.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from gepad.cli._rpc import with_client
+from gepad.paths import Paths
+from gepad_client import DaemonNotRunning, GepadClientError
+
+__all__ = [
+    "DEFAULT_CHECKS",
+    "Check",
+    "CheckResult",
+    "DoctorContext",
+    "check_config",
+    "check_daemon",
+    "check_database",
+    "run_checks",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class DoctorContext:
+    paths: Paths
+    environ: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    name: str
+    ok: bool
+    detail: str
+    hint: str | None = None
+
+
+Check = Callable[[DoctorContext], CheckResult]
+
+
+def check_config(ctx: DoctorContext) -> CheckResult:
+    from gepad.config import load_config  # pydantic: paid only by `doctor`
+    from gepad.errors import ConfigError
+
+    name = "config valid"
+    try:
+        config = load_config(ctx.paths, ctx.environ)
+    except ConfigError as exc:
+        return CheckResult(name, False, str(exc), "fix or remove the key named above")
+    where = (
+        f"{ctx.paths.config_file}"
+        if ctx.paths.config_file.exists()
+        else f"no {ctx.paths.config_file}; defaults"
+    )
+    return CheckResult(name, True, f"{where} (port {config.port}, swap {config.swap_policy})")
+
+
+def check_daemon(ctx: DoctorContext) -> CheckResult:
+    name = "daemon reachable"
+    try:
+        status = with_client(lambda c: c.get_status(), timeout=3.0)
+    except DaemonNotRunning as exc:
+        detail = str(exc).split("; start it with", 1)[0]
+        return CheckResult(name, False, detail, "start it with `gepad start`")
+    except GepadClientError as exc:
+        return CheckResult(
+            name, False, str(exc), "see `gepad logs`; `gepad stop && gepad start` restarts it"
+        )
+    return CheckResult(
+        name, True, f"pid {status['pid']} at {status['ws_url']}, version {status['version']}"
+    )
+
+
+def check_database(ctx: DoctorContext) -> CheckResult:
+    from gepad.store import SCHEMA_VERSION
+
+    name = "database writable"
+    db = ctx.paths.db_file
+    if not db.exists():
+        anchor = _nearest_existing(db.parent)
+        if _dir_writable(anchor):
+            return CheckResult(name, True, f"{db} does not exist yet; it can be created")
+        return CheckResult(
+            name,
+            False,
+            f"cannot create {db}: {anchor} is not writable",
+            "fix the folder's permissions, or set GEPAD_HOME to a writable folder",
+        )
+    try:
+        # Read-only, so that checking can never change the file.
+        conn = sqlite3.connect(f"{db.absolute().as_uri()}?mode=ro", uri=True, timeout=2.0)
+        try:
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        return CheckResult(
+            name,
+            False,
+            f"{db}: cannot read it as a database ({exc})",
+            "move the file aside; gepad creates a fresh one on start",
+        )
+    if version > SCHEMA_VERSION:
+        return CheckResult(
+            name,
+            False,
+            f"{db}: schema version {version} is newer than this gepad's ({SCHEMA_VERSION})",
+            "upgrade gepad, or point GEPAD_HOME elsewhere",
+        )
+    if not os.access(db, os.W_OK) or not _dir_writable(db.parent):
+        return CheckResult(
+            name,
+            False,
+            f"{db} or its folder is read-only (sqlite needs both for its journal)",
+            f"fix the permissions of {db.parent}",
+        )
+    size_kib = db.stat().st_size / 1024
+    return CheckResult(
+        name, True, f"{db} (schema v{version}, {size_kib:,.0f} KiB) is readable and writable"
+    )
+
+
+DEFAULT_CHECKS: tuple[Check, ...] = (check_config, check_database, check_daemon)
+
+
+def run_checks(ctx: DoctorContext, checks: Sequence[Check] = DEFAULT_CHECKS) -> list[CheckResult]:
+    results = []
+    for check in checks:
+        try:
+            results.append(check(ctx))
+        except Exception as exc:
+            label = getattr(check, "__name__", "check").removeprefix("check_").replace("_", " ")
+            results.append(CheckResult(label, False, f"the check itself failed: {exc!r}"))
+    return results
+
+
+def _nearest_existing(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _dir_writable(folder: Path) -> bool:
+    """Really creates and removes a file: os.access alone misses read-only mounts."""
+    try:
+        fd, name = tempfile.mkstemp(dir=folder, prefix=".gepad-doctor-")
+    except OSError:
+        return False
+    os.close(fd)
+    os.unlink(name)
+    return True

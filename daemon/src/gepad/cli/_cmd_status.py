@@ -1,0 +1,72 @@
+"""`gepad status [--json]`."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from gepad.cli._errors import EXIT_NOT_RUNNING, EXIT_OK
+from gepad.cli._output import err, fmt_duration, fmt_score, out, pairs, print_json, table
+from gepad.cli._rpc import with_client
+from gepad_client import DaemonNotRunning, PromptState, Status
+
+__all__ = ["pending_label", "run"]
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        status = with_client(lambda c: c.get_status())
+    except DaemonNotRunning as exc:
+        if args.json:
+            print_json({"running": False})
+        err(str(exc), prefix=False)
+        return EXIT_NOT_RUNNING
+    if args.json:
+        print_json({"running": True, **status})
+        return EXIT_OK
+    _print_human(status)
+    return EXIT_OK
+
+
+def pending_label(state: PromptState) -> str:
+    pending = state.get("pending")
+    if not pending:
+        return "-"
+    return f"v{pending['version']} (score {fmt_score(pending.get('score'))}) awaiting approval"
+
+
+def _print_human(status: Status) -> None:
+    optimizer: dict[str, Any] = status.get("optimizer") or {}
+    out("gepad is running")
+    out(
+        pairs(
+            [
+                ("pid", status["pid"]),
+                ("url", status["ws_url"]),
+                ("uptime", fmt_duration(status["uptime_s"])),
+                ("version", status["version"]),
+                ("home", status["home"]),
+                ("swap policy", status["swap_policy"]),
+                ("optimizer", optimizer.get("state", "-")),
+            ]
+        )
+    )
+    out()
+    counts = status.get("examples", {})
+    out(f"Examples: {status.get('examples_total', sum(counts.values()))}")
+    if counts:
+        out(table(["KIND", "COUNT"], sorted(counts.items())))
+    out()
+    out("Prompts")
+    rows = [
+        [
+            s["component"],
+            f"v{s['version']}",
+            fmt_score(s.get("score")),
+            s.get("source", "-"),
+            "yes" if s.get("pinned") else "no",
+            pending_label(s),
+        ]
+        for s in status.get("components", [])
+    ]
+    out(table(["COMPONENT", "VERSION", "SCORE", "SOURCE", "PINNED", "PENDING"], rows))

@@ -1,0 +1,141 @@
+"""The argument parser. Each command names the module that runs it (`_cmd_<name>.run`)."""
+
+from __future__ import annotations
+
+import argparse
+
+from gepad import __version__
+
+__all__ = ["FEEDBACK_KINDS", "TEXT_FIELDS", "build_parser", "positive_int"]
+
+FEEDBACK_KINDS = ("thumbs-down", "thumbs-up", "correction", "comment")
+# Feedback fields that take text, given inline (`--output TEXT`) or from a file (`--output-file F`).
+TEXT_FIELDS = ("output", "context", "corrected", "comment")
+
+_EPILOG = """exit codes: 0 ok, 1 failure, 2 usage or config error, 3 daemon not running.
+See README.md ("Command line") for the --json shapes."""
+
+
+def positive_int(text: str) -> int:
+    message = f"expected a positive whole number, got {text!r}"
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(message) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(message)
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gepad",
+        description="gepad: the local personalization daemon for AI coding assistants.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"gepad {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    start = commands.add_parser("start", help="start the daemon (in the background by default)")
+    start.add_argument("--foreground", action="store_true", help="run in this terminal")
+    start.add_argument("--verbose", action="store_true", help="log at DEBUG level")
+    start.set_defaults(handler="lifecycle", lifecycle="start")
+
+    stop = commands.add_parser("stop", help="stop the daemon (SIGTERM, then wait)")
+    stop.add_argument(
+        "--timeout", type=float, default=15.0, help="seconds to wait for it to exit (15)"
+    )
+    stop.set_defaults(handler="lifecycle", lifecycle="stop")
+
+    status = commands.add_parser("status", help="is it running; examples; prompt versions")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.set_defaults(handler="status")
+
+    _add_prompt(commands)
+
+    examples = commands.add_parser("examples", help="list recorded feedback examples")
+    examples.add_argument("--json", action="store_true", help="machine-readable output")
+    examples.add_argument("--limit", type=positive_int, default=50, help="how many (50)")
+    examples.add_argument("--kind", help="only this kind (thumbs-down, correction, ...)")
+    examples.set_defaults(handler="examples")
+
+    _add_feedback(commands)
+
+    doctor = commands.add_parser("doctor", help="check the config, the daemon and the database")
+    doctor.add_argument("--json", action="store_true", help="machine-readable output")
+    doctor.set_defaults(handler="doctor")
+
+    logs = commands.add_parser("logs", help="show the daemon's log")
+    logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
+    logs.add_argument("-n", "--lines", type=int, default=50, help="how many last lines (50)")
+    logs.set_defaults(handler="logs")
+
+    service = commands.add_parser(
+        "service", help="install a user service (systemd / launchd) that keeps gepad running"
+    )
+    service.add_argument("action", choices=("install", "uninstall"))
+    service.set_defaults(handler="service")
+    return parser
+
+
+def _add_prompt(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    # The shared options are accepted before or after the action; SUPPRESS keeps an action's
+    # parser from overwriting a value given to `prompt` itself.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--component", default=argparse.SUPPRESS, help="prompt component (general)")
+    common.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output"
+    )
+    prompt = commands.add_parser(
+        "prompt", parents=[common], help="show, edit, roll back, pin or approve the prompt"
+    )
+    prompt.set_defaults(handler="prompt", action="show")
+    actions = prompt.add_subparsers(dest="action", metavar="ACTION")
+    actions.add_parser("show", parents=[common], help="the current version (default)")
+    history = actions.add_parser("history", parents=[common], help="versions, newest first")
+    history.add_argument("--limit", type=positive_int, default=20, help="how many (20)")
+    diff = actions.add_parser("diff", parents=[common], help="unified diff of two versions")
+    diff.add_argument("a", type=positive_int, metavar="A")
+    diff.add_argument(
+        "b", type=positive_int, metavar="B", nargs="?", help="default: the current version"
+    )
+    set_ = actions.add_parser("set", parents=[common], help="make a file's text the new version")
+    set_.add_argument("--file", required=True, metavar="F", help="the new prompt text ('-': stdin)")
+    rollback = actions.add_parser(
+        "rollback", parents=[common], help="make version V current again (as a new version)"
+    )
+    rollback.add_argument("version", type=positive_int, metavar="V")
+    actions.add_parser("pin", parents=[common], help="never swap this component automatically")
+    actions.add_parser("unpin", parents=[common], help="allow swaps again")
+    approve = actions.add_parser("approve", parents=[common], help="approve pending version V")
+    approve.add_argument("version", type=positive_int, metavar="V")
+
+
+def _add_feedback(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    common = argparse.ArgumentParser(add_help=False)
+    for field in TEXT_FIELDS:
+        group = common.add_mutually_exclusive_group()
+        group.add_argument(f"--{field}", metavar="TEXT", help=f"the {field} text")
+        group.add_argument(
+            f"--{field}-file", metavar="F", help=f"read the {field} from a file ('-': stdin)"
+        )
+    common.add_argument("--file", dest="source_file", metavar="PATH_OR_URI", help="the file")
+    common.add_argument("--workspace", metavar="PATH_OR_URI", help="the workspace folder")
+    common.add_argument("--language", help="language id, e.g. python")
+    common.add_argument("--component", default="general", help="prompt component (general)")
+    common.add_argument("--generation-id", type=positive_int, help="the generation this is about")
+    common.add_argument("--prompt-version", type=positive_int, help="the prompt version used")
+    common.add_argument("--json", action="store_true", help="machine-readable output")
+
+    feedback = commands.add_parser("feedback", help="record feedback on what the assistant did")
+    kinds = feedback.add_subparsers(dest="kind", metavar="KIND", required=True)
+    descriptions = {
+        "thumbs-down": "the output was bad (say why with --comment)",
+        "thumbs-up": "the output was good",
+        "correction": "what the output should have been (--corrected or --corrected-file)",
+        "comment": "a remark about the output (--comment)",
+    }
+    for kind in FEEDBACK_KINDS:
+        kinds.add_parser(kind, parents=[common], help=descriptions[kind])
+    feedback.set_defaults(handler="feedback")

@@ -1,0 +1,169 @@
+"""The daemon's settings: `config.toml` under the config dir, overridden by `GEPAD_<KEY>`.
+
+Built once into a frozen `Config` and passed down explicitly. Every key is optional; an
+unknown key or a bad value raises `ConfigError` naming the key and where it came from
+(the file, or the environment variable).
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from gepad.errors import ConfigError
+from gepad.paths import Paths
+
+__all__ = ["DEFAULT_MODEL", "ENV_PREFIX", "Config", "load_config"]
+
+ENV_PREFIX = "GEPAD_"
+DEFAULT_MODEL = "ollama/qwen2.5-coder:7b"
+
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class Config(BaseModel):
+    """Every setting of the daemon. Frozen: build a new one rather than changing it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # Network and access.
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 7453
+    allow_non_loopback: bool = False
+    allowed_origins: tuple[str, ...] = ()
+    max_connections: Annotated[int, Field(ge=1, le=10_000)] = 64
+    max_message_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 1_048_576
+    # Prompts and feedback.
+    swap_policy: Literal["auto", "review"] = "auto"
+    dedupe_window_s: Annotated[float, Field(ge=0, le=86_400)] = 5.0
+    log_level: str = "INFO"
+    # The learning issue's keys, present now so the file format stays stable.
+    task_model: str = DEFAULT_MODEL
+    reflection_model: str = DEFAULT_MODEL
+    judge_model: str | None = None
+    api_base: str | None = None
+    model_params: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    daily_budget_usd: Annotated[float, Field(ge=0)] = 1.0
+    daily_budget_tokens: Annotated[int, Field(ge=0)] = 2_000_000
+    redact: Literal["auto", "always", "never"] = "auto"
+    optimize_after_examples: Annotated[int, Field(ge=1)] = 5
+    optimize_every_minutes: Annotated[float, Field(gt=0)] = 30.0
+    optimize_run_rollouts: Annotated[int, Field(ge=1)] = 200
+    optimizer_enabled: bool = True
+    merge_model: str | None = None
+    assist_model: str | None = None
+    llm_timeout_s: Annotated[float, Field(gt=0)] = 60.0
+    llm_concurrency: Annotated[int, Field(ge=1, le=64)] = 4
+    cache: Literal["auto", "always", "never"] = "auto"
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in _LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(_LOG_LEVELS)}")
+        return level
+
+    @field_validator("host")
+    @classmethod
+    def _non_empty_host(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value.strip()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reflection_defaults_to_task(cls, data: Any) -> Any:
+        # "reflection_model defaults to the task model" must follow a user-set task_model.
+        if isinstance(data, dict) and "task_model" in data and "reflection_model" not in data:
+            return {**data, "reflection_model": data["task_model"]}
+        return data
+
+    @property
+    def effective_judge_model(self) -> str:
+        return self.judge_model or self.reflection_model
+
+
+def load_config(paths: Paths, environ: Mapping[str, str]) -> Config:
+    """Read `paths.config_file` (missing is fine) and apply `GEPAD_<KEY>` overrides."""
+    file_values = _read_toml(paths.config_file)
+    env_values, env_names = _read_env(environ)
+    merged = {**file_values, **env_values}
+    try:
+        return Config.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, paths.config_file, env_names)) from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file: {exc.strerror}") from None
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: the config file is not valid UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+
+
+def _read_env(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    values: dict[str, Any] = {}
+    names: dict[str, str] = {}
+    for key, field in Config.model_fields.items():
+        name = ENV_PREFIX + key.upper()
+        if name not in environ:
+            continue
+        raw = environ[name]
+        values[key] = raw if _is_textual(field.annotation) else _parse_env_value(raw)
+        names[key] = name
+    return values, names
+
+
+def _parse_env_value(raw: str) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def _is_textual(annotation: Any) -> bool:
+    """True when the field takes only strings (optionally None): no JSON decoding then."""
+    if annotation is str:
+        return True
+    origin = typing.get_origin(annotation)
+    if origin is Literal:
+        return all(isinstance(arg, str) for arg in typing.get_args(annotation))
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return all(_is_textual(a) for a in args)
+    return False
+
+
+def _describe(exc: ValidationError, config_file: Path, env_names: Mapping[str, str]) -> str:
+    problems: list[str] = []
+    for error in exc.errors(include_url=False):
+        loc = [str(part) for part in error["loc"]]
+        key = ".".join(loc) if loc else "(config)"
+        where = env_names.get(loc[0], str(config_file)) if loc else str(config_file)
+        source = f"environment variable {where}" if where in env_names.values() else where
+        if error["type"] == "extra_forbidden":
+            message = f"unknown key {key!r}"
+        else:
+            message = f"{key!r}: {_lower_first(error['msg'])} (got {error.get('input')!r})"
+        problems.append(f"{source}: {message}")
+    return "; ".join(problems)
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]

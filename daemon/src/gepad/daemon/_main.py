@@ -1,0 +1,197 @@
+"""The daemon's asyncio main: start everything in order, wait for a stop, undo in reverse.
+
+Start: lock -> stale cleanup -> token -> bind -> store -> prompts -> server -> daemon.json.
+Stop (SIGTERM/SIGINT, or the `stop` event): refuse new connections (503) and calls (-32003),
+let calls in flight finish, close connections (1001), wait for prompt mutations, remove
+daemon.json, close the store, release and remove the lock. daemon.json exists only while the
+daemon serves, so a client that finds it (with a live pid) can talk to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable, Mapping
+from contextlib import AsyncExitStack
+from typing import TYPE_CHECKING
+
+import gepad
+from gepad.config import Config
+from gepad.daemon._network import bind_listener, ws_url_for
+from gepad.daemon._runtime import (
+    acquire_lock,
+    clean_stale,
+    ensure_token,
+    remove_discovery,
+    write_discovery,
+)
+from gepad.daemon._seeds import DEFAULT_SEEDS
+from gepad.paths import Paths
+from gepad.prompts import PromptService
+from gepad.server import (
+    DaemonInfo,
+    Dispatcher,
+    NotificationHub,
+    RpcServer,
+    ServerLimits,
+    build_methods,
+    prompt_state_to_wire,
+)
+from gepad.store import Store
+
+if TYPE_CHECKING:
+    from gepad.learning import OptimizerRunner
+
+__all__ = ["serve"]
+
+log = logging.getLogger(__name__)
+
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+async def serve(
+    config: Config,
+    paths: Paths,
+    *,
+    ready: Callable[[DaemonInfo], None] | None = None,
+    stop: asyncio.Event | None = None,
+    seeds: Mapping[str, str] = DEFAULT_SEEDS,
+) -> None:
+    """Run the daemon until `stop` is set (default: until SIGTERM or SIGINT).
+
+    Raises AlreadyRunningError, ConfigError (non-loopback host), DaemonError (cannot bind)
+    and SchemaTooNewError/StoreError (database refused) before anything is served.
+    """
+    loop = asyncio.get_running_loop()
+    owns_signals = stop is None
+    stop_event = stop if stop is not None else asyncio.Event()
+    if owns_signals:
+        for sig in _STOP_SIGNALS:
+            loop.add_signal_handler(sig, _on_signal, sig, stop_event)
+    try:
+        async with AsyncExitStack() as stack:
+            server, prompts = await _start(config, paths, stack, seeds=seeds, ready=ready)
+            await stop_event.wait()
+            log.info("stopping")
+            if not await server.drain("the daemon is shutting down"):
+                log.error("stopping with calls still running; their replies are lost")
+            await server.close()
+            await prompts.drain()
+            # The exit stack now closes the store, removes daemon.json and releases the lock.
+    finally:
+        if owns_signals:
+            for sig in _STOP_SIGNALS:
+                loop.remove_signal_handler(sig)
+    log.info("stopped")
+
+
+async def _start_optimizer(
+    config: Config, store: Store, prompts: PromptService, hub: NotificationHub
+) -> OptimizerRunner:
+    # Imported here: the learning side pulls in the engine; litellm itself loads only on the
+    # first model call, so an idle daemon stays small.
+    from gepad.learning import OptimizerRunner, RunnerSettings
+    from gepad.llm import LlmSettings
+
+    runner = OptimizerRunner(
+        store,
+        prompts,
+        LlmSettings.from_config(config),
+        RunnerSettings(
+            components=tuple(sorted(prompts.components())),
+            optimize_after_examples=config.optimize_after_examples,
+            optimize_every_minutes=config.optimize_every_minutes,
+            run_rollouts=config.optimize_run_rollouts,
+            daily_budget_usd=config.daily_budget_usd,
+            daily_budget_tokens=config.daily_budget_tokens,
+        ),
+        notify=lambda params: hub.broadcast("optimizer.progress", params),
+    )
+    await runner.start()
+    return runner
+
+
+def _on_signal(sig: signal.Signals, stop_event: asyncio.Event) -> None:
+    if not stop_event.is_set():
+        log.info("received %s", sig.name)
+    stop_event.set()
+
+
+async def _start(
+    config: Config,
+    paths: Paths,
+    stack: AsyncExitStack,
+    *,
+    seeds: Mapping[str, str],
+    ready: Callable[[DaemonInfo], None] | None,
+) -> tuple[RpcServer, PromptService]:
+    pid = os.getpid()
+    lock = acquire_lock(paths.lock_file, paths.discovery_file)
+    stack.callback(lock.release)
+    clean_stale(paths.discovery_file)
+    token = ensure_token(paths.token_file)
+
+    sock = bind_listener(config.host, config.port, allow_non_loopback=config.allow_non_loopback)
+    stack.callback(sock.close)
+    ws_url = ws_url_for(sock)
+
+    store = await Store.open(paths.db_file, dedupe_window_s=config.dedupe_window_s)
+    stack.push_async_callback(_close_store, store)
+    prompts = PromptService(store, swap_policy=config.swap_policy, seeds=seeds)
+    await prompts.start()
+
+    info = DaemonInfo(
+        version=gepad.__version__,
+        pid=pid,
+        started_at=time.time(),
+        ws_url=ws_url,
+        home=paths.home_display,
+        swap_policy=config.swap_policy,
+    )
+    hub = NotificationHub(prompt_state_to_wire)
+    stack.callback(prompts.subscribe(hub.on_change))
+    optimizer = None
+    if config.optimizer_enabled:
+        optimizer = await _start_optimizer(config, store, prompts, hub)
+        stack.push_async_callback(optimizer.stop)
+    server = RpcServer(
+        Dispatcher(build_methods(store, prompts, info, optimizer=optimizer)),
+        hub,
+        token=token,
+        allowed_origins=config.allowed_origins,
+        limits=ServerLimits(
+            max_connections=config.max_connections,
+            max_message_bytes=config.max_message_bytes,
+        ),
+    )
+    await server.start(sock)
+    # Runs before the store closes (exit stack is LIFO) if startup fails after this point.
+    stack.push_async_callback(server.close)
+
+    write_discovery(
+        paths.discovery_file,
+        {"pid": pid, "ws_url": ws_url, "started_at": info.started_at, "version": info.version},
+    )
+    stack.callback(remove_discovery, paths.discovery_file, pid=pid)
+    log.info(
+        "gepad %s serving %s (pid %d, home %s, db %s, swap_policy %s)",
+        info.version,
+        ws_url,
+        pid,
+        info.home,
+        paths.db_file,
+        config.swap_policy,
+    )
+    if ready is not None:
+        ready(info)
+    return server, prompts
+
+
+async def _close_store(store: Store) -> None:
+    try:
+        await store.close()
+    except Exception:
+        log.exception("closing the store failed")

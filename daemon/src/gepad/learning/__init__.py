@@ -1,0 +1,17 @@
+"""Learning in the daemon: the metric, and the optimizer that turns feedback into prompts."""
+
+from gepad.learning._judge import JudgeVerdict, parse_verdict
+from gepad.learning._metric import SCORED_KINDS, Metric, RolloutResult, unified_diff
+from gepad.learning._runner import MODEL_HINT, OptimizerRunner, RunnerSettings
+
+__all__ = [
+    "MODEL_HINT",
+    "SCORED_KINDS",
+    "JudgeVerdict",
+    "Metric",
+    "OptimizerRunner",
+    "RolloutResult",
+    "RunnerSettings",
+    "parse_verdict",
+    "unified_diff",
+]

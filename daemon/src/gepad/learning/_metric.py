@@ -1,0 +1,148 @@
+"""Scoring one rollout and explaining the score, by the kind of feedback the user gave.
+
+A rollout of example *e* under a candidate: the candidate's component text is the system
+message, *e*'s context the user message, to the task model. The new output is then scored
+against what the user said, and the explanation (with the user's own words) becomes the
+feedback the reflection LLM reads.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gepad.learning._judge import JUDGE_SYSTEM, parse_verdict, render_sections
+from gepad.llm import LlmClient
+from gepad.store import Example
+
+__all__ = ["SCORED_KINDS", "Metric", "RolloutResult", "unified_diff"]
+
+log = logging.getLogger(__name__)
+
+SCORED_KINDS = frozenset(
+    {"thumbs_down", "thumbs_up", "correction", "comment", "test_result", "compile_result"}
+)
+# Similarity alone rewards copying; the judge says whether the user's changes were made.
+_CORRECTION_SIMILARITY_WEIGHT = 0.3
+_MAX_FEEDBACK_CHARS = 6000
+
+
+@dataclass(frozen=True, slots=True)
+class RolloutResult:
+    score: float | None  # None: unscored (the judge never gave a valid verdict)
+    feedback: str
+    output: str
+    input: str
+
+
+def unified_diff(before: str, after: str) -> str:
+    lines = difflib.unified_diff(
+        before.splitlines(), after.splitlines(), "assistant", "user", lineterm="", n=2
+    )
+    return "\n".join(lines)
+
+
+def _outcome(example: Example) -> dict[str, Any]:
+    try:
+        data = example.outcome_data()
+    except (ValueError, TypeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _clip(text: str) -> str:
+    if len(text) <= _MAX_FEEDBACK_CHARS:
+        return text
+    half = _MAX_FEEDBACK_CHARS // 2
+    return f"{text[:half]}\n[... {len(text) - 2 * half} characters cut ...]\n{text[-half:]}"
+
+
+class Metric:
+    def __init__(self, llm: LlmClient) -> None:
+        self._llm = llm
+
+    async def rollout(self, component_text: str, example: Example) -> RolloutResult:
+        messages = [
+            {"role": "system", "content": component_text},
+            {"role": "user", "content": example.context},
+        ]
+        result = await self._llm.complete("task", messages)
+        new = result.text
+        sections, user_words = self._sections(example)
+        sections.append(("New output", new))
+        verdict = await self._judge(sections)
+        if verdict is None:
+            feedback = user_words + "\n\nThe reviewer could not grade this output."
+            return RolloutResult(None, _clip(feedback.strip()), new, example.context)
+        score = verdict.score
+        if example.kind == "correction" and example.corrected:
+            similarity = difflib.SequenceMatcher(None, new, example.corrected).ratio()
+            score = (
+                _CORRECTION_SIMILARITY_WEIGHT * similarity
+                + (1 - _CORRECTION_SIMILARITY_WEIGHT) * verdict.score
+            )
+            user_words += (
+                f"\n\nSimilarity of the new output to the user's version: {similarity:.2f}"
+            )
+        feedback = f"{user_words}\n\nReviewer ({verdict.verdict}): {verdict.explanation}"
+        return RolloutResult(score, _clip(feedback.strip()), new, example.context)
+
+    def _sections(self, example: Example) -> tuple[list[tuple[str, str]], str]:
+        """The judge's sections for this kind, and the user's words for the reflection LLM."""
+        kind = example.kind
+        outcome = _outcome(example)
+        comment = (example.comment or "").strip()
+        if kind == "correction":
+            diff = unified_diff(example.output, example.corrected or "")
+            sections = [("User's correction", diff)]
+            words = f"The user corrected the assistant's output like this:\n{diff}"
+            if comment:
+                sections.append(("User's comment", comment))
+                words += f"\nTheir comment: {comment}"
+            return sections, words
+        if kind == "thumbs_down":
+            complaint = comment or "(the user rejected the output without a comment)"
+            words = (
+                f"The user rejected an earlier output with this comment: {complaint}\n"
+                f"The rejected output was:\n{example.output}"
+            )
+            return [("User's complaint", complaint), ("Rejected output", example.output)], words
+        if kind == "comment":
+            words = f"The user commented on an earlier output: {comment}"
+            return [("User's comment", comment), ("Earlier output", example.output)], words
+        failed = (kind == "test_result" and outcome.get("passed") is False) or (
+            kind == "compile_result" and outcome.get("ok") is False
+        )
+        if failed:
+            message = str(
+                outcome.get("message") or outcome.get("diagnostics") or json.dumps(outcome)
+            )
+            what = "test" if kind == "test_result" else str(outcome.get("tool") or "compiler")
+            words = f"The user's {what} failed on an earlier output:\n{message}"
+            return [("Failure message", message), ("Output that failed", example.output)], words
+        # thumbs_up and passing outcomes guard against regressions.
+        words = "The user accepted this earlier output; a new output must keep what made it good."
+        return [("Output the user liked", example.output)], words + f"\n{example.output}"
+
+    async def _judge(self, sections: Sequence[tuple[str, str]]) -> Any:
+        messages = [
+            {"role": "system", "content": JUDGE_SYSTEM},
+            {"role": "user", "content": render_sections(sections)},
+        ]
+        for attempt in range(2):
+            result = await self._llm.complete(
+                "judge",
+                messages,
+                response_format={"type": "json_object"},
+                # A cached malformed answer would come back unchanged: retry past the cache.
+                use_cache=attempt == 0,
+            )
+            verdict = parse_verdict(result.text)
+            if verdict is not None:
+                return verdict
+            log.info("judge answer malformed (attempt %d): %.200r", attempt + 1, result.text)
+        return None

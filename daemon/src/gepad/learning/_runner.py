@@ -1,0 +1,318 @@
+"""The optimizer runner: when to optimize, within which budgets, and what to tell the user.
+
+A run starts after `optimize_after_examples` new examples, every `optimize_every_minutes` while
+some examples have not been optimized on, or on demand (`optimize.run`). It steps each
+component's engine until the engine idles, the run's rollout budget is spent, the daily budget
+is reached, the user pauses it, or the model fails. Nothing here polls: the loop sleeps on an
+event with a timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from gepa_engine import EngineConfig
+from gepad.learning._adapters import BufferedRecorder, StoreCache
+from gepad.learning._component import ComponentOptimizer
+from gepad.learning._metric import Metric
+from gepad.llm import (
+    CircuitOpenError,
+    LlmAuthError,
+    LlmClient,
+    LlmError,
+    LlmSettings,
+    LlmUnavailableError,
+)
+from gepad.prompts import PromptService, PromptState
+from gepad.store import Store
+
+__all__ = ["OptimizerRunner", "RunnerSettings"]
+
+log = logging.getLogger(__name__)
+
+MODEL_HINT = (
+    "set task_model / reflection_model (and api_base) in config.toml to a reachable model, "
+    "e.g. start Ollama (`ollama serve`, `ollama pull qwen2.5-coder:7b`) or point api_base at "
+    "any OpenAI-compatible server; keys come from OPENAI_API_KEY, ANTHROPIC_API_KEY, ..."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RunnerSettings:
+    components: tuple[str, ...] = ("general",)
+    optimize_after_examples: int = 5
+    optimize_every_minutes: float = 30.0
+    run_rollouts: int = 200
+    daily_budget_usd: float = 1.0
+    daily_budget_tokens: int = 2_000_000
+    enabled: bool = True
+
+
+def _start_of_day(now: float) -> float:
+    day = dt.datetime.fromtimestamp(now).date()
+    return dt.datetime.combine(day, dt.time()).timestamp()
+
+
+class OptimizerRunner:
+    def __init__(
+        self,
+        store: Store,
+        prompts: PromptService,
+        llm_settings: LlmSettings,
+        settings: RunnerSettings,
+        *,
+        engine_config: EngineConfig | None = None,
+        notify: Callable[[dict[str, Any]], None] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._prompts = prompts
+        self._settings = settings
+        self._clock = clock
+        self._notify = notify or (lambda _: None)
+        self._recorder = BufferedRecorder()
+        self._llm = LlmClient(llm_settings, self._recorder, cache=StoreCache(store), clock=clock)
+        metric = Metric(self._llm)
+        self._optimizers = {
+            c: ComponentOptimizer(
+                c,
+                store=store,
+                prompts=prompts,
+                llm=self._llm,
+                recorder=self._recorder,
+                metric=metric,
+                config=engine_config or EngineConfig(),
+                clock=clock,
+            )
+            for c in settings.components
+        }
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._state = "idle" if settings.enabled else "disabled"
+        self._reason: str | None = None
+        self._paused = False
+        self._pause_until = 0.0
+        self._forced_budget: int | None = None
+        self._force = False
+        self._new_examples = 0
+        self._last_run_at: float | None = None
+        self._last_error: str | None = None
+        self._unsubscribe: Callable[[], None] | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        for opt in self._optimizers.values():
+            await opt.load()
+        self._unsubscribe = self._prompts.subscribe(self._on_prompt_change)
+        if self._settings.enabled:
+            self._task = asyncio.create_task(self._loop(), name="gepad-optimizer")
+            # A run interrupted by a crash or restart continues at once.
+            if any(self._interrupted(o) for o in self._optimizers.values()):
+                self._force = True
+                self._wake.set()
+
+    async def stop(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    # ------------------------------------------------------------------ control
+
+    def examples_added(self, count: int = 1) -> None:
+        self._new_examples += count
+        if self._new_examples >= self._settings.optimize_after_examples:
+            self._wake.set()
+
+    def run_now(self, budget: int | None = None) -> dict[str, Any]:
+        self._force = True
+        self._forced_budget = budget
+        self._paused = False
+        self._pause_until = 0.0
+        self._wake.set()
+        return self.status()
+
+    def pause(self) -> dict[str, Any]:
+        self._paused = True
+        self._set_state("paused", "paused by the user (gepad optimize --resume)")
+        return self.status()
+
+    def resume(self) -> dict[str, Any]:
+        self._paused = False
+        self._pause_until = 0.0
+        self._set_state("idle", None)
+        self._wake.set()
+        return self.status()
+
+    def status(self) -> dict[str, Any]:
+        s = self._settings
+        llm = self._llm.settings
+        return {
+            "state": self._state,
+            "reason": self._reason,
+            "hint": MODEL_HINT if self._state in ("waiting-for-model", "auth-error") else None,
+            "models": {
+                "task": llm.model_for("task"),
+                "reflection": llm.model_for("reflection"),
+                "judge": llm.model_for("judge"),
+            },
+            "breaker": self._llm.breaker_state(),
+            "last_error": self._last_error,
+            "last_run_at": self._last_run_at,
+            "pending_examples": self._new_examples,
+            "schedule": {
+                "after_examples": s.optimize_after_examples,
+                "every_minutes": s.optimize_every_minutes,
+                "run_rollouts": s.run_rollouts,
+            },
+            "budget": {"daily_usd": s.daily_budget_usd, "daily_tokens": s.daily_budget_tokens},
+            "paused_until": self._pause_until or None,
+            "components": {c: o.status() for c, o in self._optimizers.items()},
+        }
+
+    async def usage_today(self) -> dict[str, Any]:
+        usage = await self._store.llm_usage_since(_start_of_day(self._clock()))
+        return {
+            "calls": usage.calls,
+            "tokens": usage.input_tokens + usage.output_tokens,
+            "cost_usd": usage.cost_usd,
+        }
+
+    # ------------------------------------------------------------------ the loop
+
+    async def _loop(self) -> None:
+        while True:
+            timeout = None
+            if self._new_examples > 0:
+                timeout = self._settings.optimize_every_minutes * 60
+            if self._pause_until:
+                timeout = max(1.0, self._pause_until - self._clock())
+            timed_out = False
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            except TimeoutError:
+                timed_out = True
+            self._wake.clear()
+            if self._paused:
+                continue
+            if self._pause_until and self._clock() < self._pause_until:
+                continue
+            self._pause_until = 0.0
+            due = (
+                self._force
+                or timed_out
+                or self._new_examples >= self._settings.optimize_after_examples
+            )
+            if not due:
+                continue
+            budget = self._forced_budget or self._settings.run_rollouts
+            self._force = False
+            self._forced_budget = None
+            try:
+                await self._run(budget)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the daemon must outlive any optimizer bug
+                log.exception("optimizer run failed")
+                self._last_error = f"{type(exc).__name__}: {exc}"
+                self._set_state("error", self._last_error)
+
+    async def _run(self, budget: int) -> None:
+        self._new_examples = 0
+        self._last_run_at = self._clock()
+        self._set_state("running", None)
+        for component, opt in self._optimizers.items():
+            await opt.sync_examples()
+            engine = opt.engine
+            assert engine is not None
+            limit = engine.rollouts + budget
+            while True:
+                if self._paused:
+                    return
+                over = await self._over_daily_budget()
+                if over is not None:
+                    tomorrow = _start_of_day(self._clock()) + 86_400 + 1
+                    self._pause_until = tomorrow
+                    self._set_state("budget-exhausted", over)
+                    return
+                try:
+                    report = await opt.step(limit)
+                except LlmAuthError as exc:
+                    self._last_error = str(exc)
+                    self._paused = True
+                    self._set_state("auth-error", f"the model refused the credentials: {exc}")
+                    return
+                except CircuitOpenError as exc:
+                    self._last_error = str(exc)
+                    self._set_state(
+                        "waiting-for-model", f"model unreachable, retrying later: {exc}"
+                    )
+                    self._schedule_retry()
+                    return
+                except LlmUnavailableError as exc:
+                    self._last_error = str(exc)
+                    self._set_state("waiting-for-model", f"model unreachable: {exc}")
+                    self._schedule_retry()
+                    return
+                except LlmError as exc:
+                    self._last_error = str(exc)
+                    self._set_state("error", str(exc))
+                    return
+                self._progress(component, report.kind, report.reason)
+                if report.kind != "step":
+                    break
+        self._set_state("idle", None)
+
+    def _schedule_retry(self) -> None:
+        cooldown = self._llm.settings.breaker_cooldown_s
+        self._pause_until = self._clock() + cooldown
+        self._force = True
+
+    async def _over_daily_budget(self) -> str | None:
+        s = self._settings
+        usage = await self.usage_today()
+        if s.daily_budget_usd > 0 and usage["cost_usd"] >= s.daily_budget_usd:
+            return f"daily budget of ${s.daily_budget_usd:.2f} reached; resumes tomorrow"
+        if s.daily_budget_tokens > 0 and usage["tokens"] >= s.daily_budget_tokens:
+            return f"daily budget of {s.daily_budget_tokens} tokens reached; resumes tomorrow"
+        return None
+
+    # ------------------------------------------------------------------ helpers
+
+    @staticmethod
+    def _interrupted(opt: ComponentOptimizer) -> bool:
+        engine = opt.engine
+        return engine is not None and engine.has_outstanding_request
+
+    def _on_prompt_change(self, state: PromptState) -> None:
+        opt = self._optimizers.get(state.component)
+        if opt is not None and state.source == "user-edit":
+            opt.add_user_edit(state.text)
+            self._wake.set()
+
+    def _set_state(self, state: str, reason: str | None) -> None:
+        self._state = state
+        self._reason = reason
+        self._notify({"state": state, "reason": reason})
+
+    def _progress(self, component: str, kind: str, reason: str | None) -> None:
+        opt = self._optimizers[component]
+        self._notify(
+            {
+                "state": self._state,
+                "component": component,
+                "step": kind,
+                "reason": reason,
+                **opt.status(),
+            }
+        )

@@ -1,0 +1,448 @@
+"""The daemon's one way to call a model: redaction, cache, limits, retries, breaker, accounting."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import math
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from types import ModuleType
+from typing import Any
+
+from ._breaker import CircuitBreaker
+from ._errors import LlmAuthError, LlmInputError, LlmRequestError, LlmUnavailableError
+from ._litellm import load_litellm
+from ._locality import is_local_model, should_redact
+from ._redact import Redactor
+from ._retry import Failure, backoff_delay, classify
+from ._settings import LlmSettings
+from ._types import PURPOSES, LlmCallRecord, LlmResult, Outcome, Recorder, ResponseCache, Usage
+
+logger = logging.getLogger(__name__)
+
+_ROLES = frozenset({"system", "user", "assistant", "tool", "developer"})
+# Our own guard around litellm's timeout, in case a transport ignores it.
+_TIMEOUT_GRACE_S = 1.0
+_CACHE_KEY_VERSION = 1
+_INLINE_REDACTION_CHARS = 32_768
+
+
+class LlmClient:
+    """Async access to the configured models for the optimizer and the assist features.
+
+    Every `complete` call:
+    1. masks secrets in the messages when the model is not local (or `redact = "always"`);
+    2. answers from the cache, without any HTTP call, when the call is deterministic
+       (temperature 0, or `cache = "always"`) and the same request was answered before;
+    3. otherwise calls litellm under a global concurrency limit with a timeout, retrying rate
+       limits, 5xx, timeouts and connection errors with exponential backoff and full jitter;
+    4. records every attempt (and every cache hit) through `recorder`.
+
+    Authentication failures are not retried (`LlmAuthError`) and open the circuit breaker at
+    once; `breaker_threshold` consecutive failed attempts open it too (`CircuitOpenError`
+    until `breaker_cooldown_s` has passed, then one probe call decides).
+    """
+
+    def __init__(
+        self,
+        settings: LlmSettings,
+        recorder: Recorder,
+        *,
+        cache: ResponseCache | None = None,
+        redactor: Redactor | None = None,
+        clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
+        if not isinstance(settings, LlmSettings):
+            raise TypeError(f"settings must be an LlmSettings, got {type(settings).__name__}")
+        if not callable(recorder):
+            raise TypeError("recorder must be an async callable taking an LlmCallRecord")
+        self._settings = settings
+        self._recorder = recorder
+        self._cache = cache
+        self._redactor = redactor or Redactor()
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._semaphore = asyncio.Semaphore(settings.concurrency)
+        self._breaker = CircuitBreaker(
+            threshold=settings.breaker_threshold,
+            cooldown_s=settings.breaker_cooldown_s,
+            clock=clock,
+        )
+        self._lm: ModuleType | None = None
+
+    @property
+    def settings(self) -> LlmSettings:
+        return self._settings
+
+    def breaker_state(self) -> dict[str, Any]:
+        """{"state": "closed"|"open"|"half-open", "reason": str|None, "until": float|None, ...}."""
+        return self._breaker.snapshot()
+
+    def model_for(self, purpose: str) -> str:
+        return self._settings.model_for(_check_purpose(purpose))
+
+    def redacts(self, purpose: str) -> bool:
+        """Whether text sent for `purpose` is masked under the current settings."""
+        model = self.model_for(purpose)
+        local = is_local_model(model, self._settings.api_base_for(model))
+        return should_redact(self._settings.redact, local)
+
+    async def complete(
+        self,
+        purpose: str,
+        messages: Sequence[Mapping[str, Any]],
+        *,
+        temperature: float = 0.0,
+        max_tokens: int | None = None,
+        response_format: Mapping[str, Any] | None = None,
+        use_cache: bool = True,
+    ) -> LlmResult:
+        """Send chat `messages` to the model configured for `purpose` and return its answer.
+
+        `use_cache=False` skips the cache lookup (a caller re-asking after a malformed answer)
+        but still stores the fresh answer, replacing the old one.
+        Raises `LlmInputError` for bad arguments, `LlmAuthError`, `LlmRequestError`,
+        `LlmUnavailableError` (retries exhausted) or `CircuitOpenError`.
+        """
+        _check_purpose(purpose)
+        checked = _check_messages(messages)
+        call_params = _check_params(temperature, max_tokens, response_format)
+        settings = self._settings
+        model = settings.model_for(purpose)
+        api_base = settings.api_base_for(model)
+        # Per-model parameters win: a model that only accepts temperature=1 is configured so.
+        params = {**call_params, **settings.params_for(model)}
+
+        redacted_kinds: tuple[str, ...] = ()
+        if should_redact(settings.redact, is_local_model(model, api_base)):
+            if _text_size(checked) > _INLINE_REDACTION_CHARS:
+                # ~1.5 MB/s of regex work: keep the event loop free for clients meanwhile.
+                sent, report = await asyncio.to_thread(self._redactor.redact_messages, checked)
+            else:
+                sent, report = self._redactor.redact_messages(checked)
+            redacted_kinds = report.kinds
+            if report.total:
+                logger.info(
+                    "masked %d secret(s) (%s) before calling %s",
+                    report.total,
+                    ", ".join(report.kinds),
+                    model,
+                )
+        else:
+            sent = checked
+
+        # The key covers what the model actually receives (the redacted text): the answer is a
+        # function of that, and no hash of a raw secret is ever written to the store.
+        effective_temperature = params.get("temperature", temperature)
+        cacheable = self._cache is not None and (
+            settings.cache == "always" or (settings.cache == "auto" and effective_temperature == 0)
+        )
+        key = cache_key(model, api_base, sent, params) if cacheable else None
+        if key is not None and use_cache:
+            hit = await self._cache_get(key, purpose=purpose, model=model)
+            if hit is not None:
+                return LlmResult(
+                    text=hit.text,
+                    usage=hit.usage,
+                    cost_usd=0.0,
+                    cached=True,
+                    model=model,
+                    purpose=purpose,
+                    latency_ms=hit.latency_ms,
+                    attempts=0,
+                    redacted=redacted_kinds,
+                )
+
+        result = await self._call_with_retries(purpose, model, api_base, sent, params)
+        result = LlmResult(
+            text=result.text,
+            usage=result.usage,
+            cost_usd=result.cost_usd,
+            cached=False,
+            model=model,
+            purpose=purpose,
+            latency_ms=result.latency_ms,
+            attempts=result.attempts,
+            redacted=redacted_kinds,
+        )
+        if key is not None:
+            await self._cache_put(key, result.text)
+        return result
+
+    # ------------------------------------------------------------------ internals
+
+    def _litellm(self) -> ModuleType:
+        if self._lm is None:
+            self._lm = load_litellm()
+        return self._lm
+
+    async def _call_with_retries(
+        self,
+        purpose: str,
+        model: str,
+        api_base: str | None,
+        messages: list[dict[str, Any]],
+        params: dict[str, Any],
+    ) -> LlmResult:
+        settings = self._settings
+        lm = self._litellm()
+        kwargs: dict[str, Any] = {
+            **params,
+            "model": model,
+            "messages": messages,
+            "timeout": settings.timeout_s,
+            "num_retries": 0,
+            "max_retries": 0,
+        }
+        if api_base:
+            kwargs["api_base"] = api_base
+        attempt = 0
+        while True:
+            attempt += 1
+            failure: Failure | None = None
+            async with self._semaphore:
+                probe = self._breaker.admit(model=model, purpose=purpose)
+                started = time.perf_counter()
+                try:
+                    response = await asyncio.wait_for(
+                        lm.acompletion(**kwargs), timeout=settings.timeout_s + _TIMEOUT_GRACE_S
+                    )
+                    text, usage = _read_response(response)
+                except asyncio.CancelledError:
+                    self._breaker.abandon(probe)
+                    raise
+                except Exception as exc:
+                    latency_ms = (time.perf_counter() - started) * 1000.0
+                    failure = classify(exc, lm, self._redactor)
+                    self._breaker.record_failure(
+                        f"{failure.outcome}: {failure.text}", probe, trip=failure.outcome == "auth"
+                    )
+                else:
+                    latency_ms = (time.perf_counter() - started) * 1000.0
+                    self._breaker.record_success(probe)
+            if failure is None:
+                cost = _cost(lm, response, model)
+                await self._record(model, purpose, usage, cost, latency_ms, "ok", None)
+                return LlmResult(text, usage, cost, False, model, purpose, latency_ms, attempt)
+
+            await self._record(
+                model, purpose, Usage(), 0.0, latency_ms, failure.outcome, failure.text
+            )
+            self._raise_if_final(failure, model, purpose, attempt)
+            delay = backoff_delay(
+                attempt,
+                base_s=settings.backoff_base_s,
+                max_s=settings.backoff_max_s,
+                rng=self._rng,
+                retry_after_s=failure.retry_after_s,
+            )
+            logger.warning(
+                "%s call to %s failed (attempt %d of %d, %s); retrying in %.2fs",
+                purpose,
+                model,
+                attempt,
+                settings.max_retries + 1,
+                failure.outcome,
+                delay,
+            )
+            await asyncio.sleep(delay)
+
+    def _raise_if_final(self, failure: Failure, model: str, purpose: str, attempt: int) -> None:
+        if failure.outcome == "auth":
+            raise LlmAuthError(
+                f"{model} refused the credentials ({failure.text}). Set the key in the environment "
+                "variable litellm reads for this provider (e.g. OPENAI_API_KEY, ANTHROPIC_API_KEY) "
+                "and restart the daemon.",
+                model=model,
+                purpose=purpose,
+            )
+        if not failure.retryable:
+            raise LlmRequestError(
+                f"{model} rejected the request: {failure.text}", model=model, purpose=purpose
+            )
+        if attempt > self._settings.max_retries:
+            raise LlmUnavailableError(
+                f"{model} failed {attempt} time(s) in a row; last: {failure.text}",
+                model=model,
+                purpose=purpose,
+                outcome=failure.outcome,
+                attempts=attempt,
+            )
+
+    async def _record(
+        self,
+        model: str,
+        purpose: str,
+        usage: Usage,
+        cost: float,
+        latency_ms: float,
+        outcome: Outcome,
+        error: str | None,
+    ) -> None:
+        record = LlmCallRecord(
+            model=model,
+            purpose=purpose,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cost_usd=cost,
+            latency_ms=round(latency_ms, 3),
+            outcome=outcome,
+            error=error,
+            created_at=self._clock(),
+        )
+        try:
+            await self._recorder(record)
+        except Exception:
+            # Losing one accounting row must not lose the answer that was paid for.
+            logger.exception("could not record an LLM call (%s, %s, %s)", model, purpose, outcome)
+
+    async def _cache_get(self, key: str, *, purpose: str, model: str) -> LlmResult | None:
+        assert self._cache is not None
+        started = time.perf_counter()
+        try:
+            text = await self._cache.get(key)
+        except Exception:
+            logger.exception("response cache lookup failed; calling the model instead")
+            return None
+        if text is None:
+            return None
+        latency_ms = (time.perf_counter() - started) * 1000.0
+        await self._record(model, purpose, Usage(), 0.0, latency_ms, "cached", None)
+        return LlmResult(text, Usage(), 0.0, True, model, purpose, latency_ms, 0)
+
+    async def _cache_put(self, key: str, text: str) -> None:
+        assert self._cache is not None
+        try:
+            await self._cache.put(key, text)
+        except Exception:
+            logger.exception("could not store a response in the cache")
+
+
+def cache_key(
+    model: str,
+    api_base: str | None,
+    messages: Sequence[Mapping[str, Any]],
+    params: Mapping[str, Any],
+) -> str:
+    """sha256 over canonical JSON of what a call sends; equal requests give equal keys."""
+    payload = {
+        "v": _CACHE_KEY_VERSION,
+        "model": model,
+        "api_base": api_base,
+        "messages": list(messages),
+        "params": dict(params),
+    }
+    canonical = json.dumps(
+        payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _check_purpose(purpose: object) -> str:
+    if purpose not in PURPOSES:
+        raise LlmInputError(f"purpose must be one of {', '.join(PURPOSES)}; got {purpose!r}")
+    return str(purpose)
+
+
+def _check_messages(messages: object) -> list[dict[str, Any]]:
+    if isinstance(messages, str | bytes) or not isinstance(messages, Sequence) or not messages:
+        raise LlmInputError("messages must be a non-empty list of {'role', 'content'} objects")
+    out: list[dict[str, Any]] = []
+    for i, message in enumerate(messages):
+        if not isinstance(message, Mapping):
+            raise LlmInputError(f"messages[{i}] must be an object, got {type(message).__name__}")
+        role = message.get("role")
+        if role not in _ROLES:
+            raise LlmInputError(
+                f"messages[{i}].role must be one of {', '.join(sorted(_ROLES))}; got {role!r}"
+            )
+        content = message.get("content")
+        if not (
+            isinstance(content, str)
+            or (isinstance(content, list) and all(isinstance(p, Mapping) for p in content))
+        ):
+            raise LlmInputError(
+                f"messages[{i}].content must be a string or a list of content parts; "
+                f"got {type(content).__name__}"
+            )
+        out.append(dict(message))
+    try:
+        json.dumps(out, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise LlmInputError(f"messages must hold plain JSON values: {exc}") from None
+    return out
+
+
+def _check_params(
+    temperature: object, max_tokens: object, response_format: object
+) -> dict[str, Any]:
+    if isinstance(temperature, bool) or not isinstance(temperature, int | float):
+        raise LlmInputError(f"temperature must be a number, got {temperature!r}")
+    if not math.isfinite(temperature) or not 0 <= temperature <= 2:
+        raise LlmInputError(f"temperature must be between 0 and 2, got {temperature!r}")
+    params: dict[str, Any] = {"temperature": float(temperature)}
+    if max_tokens is not None:
+        if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
+            raise LlmInputError(
+                f"max_tokens must be a positive integer or None, got {max_tokens!r}"
+            )
+        params["max_tokens"] = max_tokens
+    if response_format is not None:
+        if not isinstance(response_format, Mapping):
+            raise LlmInputError(
+                "response_format must be an object such as {'type': 'json_object'}, "
+                f"got {type(response_format).__name__}"
+            )
+        try:
+            json.dumps(dict(response_format), allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise LlmInputError(f"response_format must hold plain JSON values: {exc}") from None
+        params["response_format"] = dict(response_format)
+    return params
+
+
+def _text_size(messages: list[dict[str, Any]]) -> int:
+    size = 0
+    for message in messages:
+        content = message.get("content")
+        if isinstance(content, str):
+            size += len(content)
+        elif isinstance(content, list):
+            size += sum(len(str(part.get("text", ""))) for part in content)
+    return size
+
+
+def _read_response(response: Any) -> tuple[str, Usage]:
+    try:
+        content = response.choices[0].message.content
+    except (AttributeError, IndexError, KeyError, TypeError) as exc:
+        raise ValueError(f"the model's answer has no message: {exc}") from None
+    usage = getattr(response, "usage", None)
+    return (
+        content if isinstance(content, str) else "",
+        Usage(
+            input_tokens=_as_count(getattr(usage, "prompt_tokens", 0)),
+            output_tokens=_as_count(getattr(usage, "completion_tokens", 0)),
+        ),
+    )
+
+
+def _as_count(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def _cost(lm: ModuleType, response: Any, model: str) -> float:
+    """litellm's price for the answer; 0 for Ollama, unknown models, or any pricing error."""
+    if model.startswith(("ollama/", "ollama_chat/")):
+        return 0.0
+    try:
+        cost = float(lm.completion_cost(completion_response=response))
+    except Exception as exc:
+        logger.debug("no price for %s (%s); counting 0", model, type(exc).__name__)
+        return 0.0
+    return cost if math.isfinite(cost) and cost > 0 else 0.0

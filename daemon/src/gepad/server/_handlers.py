@@ -1,0 +1,245 @@
+"""The JSON-RPC methods: validate params (pydantic), call the store / prompt service, encode."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from gepad.prompts import PromptService
+from gepad.server._dispatch import MethodSpec, Result, Subscribe
+from gepad.server._encode import example_to_wire, prompt_state_to_wire, prompt_version_to_wire
+from gepad.server._protocol import NOT_FOUND, UNAVAILABLE, RpcError
+from gepad.server._wire import (
+    ApproveParams,
+    CompileResultFeedback,
+    CorrectionFeedback,
+    EmptyParams,
+    ExamplesListParams,
+    Feedback,
+    GenerationRecordParams,
+    HistoryParams,
+    OptimizerRunParams,
+    PinParams,
+    PromptGetParams,
+    RollbackParams,
+    SetParams,
+    SubscribeParams,
+    TestResultFeedback,
+    parse_feedback,
+)
+from gepad.store import EXAMPLE_KINDS, NewExample, NewGeneration, Store
+
+__all__ = ["DaemonInfo", "OptimizerControl", "build_methods"]
+
+
+class OptimizerControl(Protocol):
+    """What the server needs of the optimizer runner (kept abstract: the server stays light)."""
+
+    def status(self) -> dict[str, Any]: ...
+    async def usage_today(self) -> dict[str, Any]: ...
+    def examples_added(self, count: int = 1) -> None: ...
+    def run_now(self, budget: int | None = None) -> dict[str, Any]: ...
+    def pause(self) -> dict[str, Any]: ...
+    def resume(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class DaemonInfo:
+    """Facts about this daemon process, reported by `status.get` and written to daemon.json."""
+
+    version: str
+    pid: int
+    started_at: float
+    ws_url: str
+    home: str
+    swap_policy: str
+
+
+class _Methods:
+    def __init__(
+        self,
+        store: Store,
+        prompts: PromptService,
+        info: DaemonInfo,
+        clock: Callable[[], float],
+        optimizer: OptimizerControl | None = None,
+    ) -> None:
+        self._optimizer = optimizer
+        self._store = store
+        self._prompts = prompts
+        self._info = info
+        self._clock = clock
+
+    async def status_get(self, _: EmptyParams) -> dict[str, Any]:
+        counts = await self._store.count_examples_by_kind()
+        examples = {kind: int(counts.get(kind, 0)) for kind in EXAMPLE_KINDS}
+        for kind, n in counts.items():
+            examples.setdefault(kind, int(n))
+        info = self._info
+        return {
+            "version": info.version,
+            "pid": info.pid,
+            "started_at": info.started_at,
+            "uptime_s": max(0.0, self._clock() - info.started_at),
+            "ws_url": info.ws_url,
+            "home": info.home,
+            "examples": examples,
+            "examples_total": sum(examples.values()),
+            "components": [
+                prompt_state_to_wire(self._prompts.current(c)) for c in self._prompts.components()
+            ],
+            "swap_policy": info.swap_policy,
+            "optimizer": await self._optimizer_status(),
+        }
+
+    async def _optimizer_status(self) -> dict[str, Any]:
+        if self._optimizer is None:
+            return {"state": "disabled", "reason": "the optimizer is not running in this daemon"}
+        status = self._optimizer.status()
+        status["today"] = await self._optimizer.usage_today()
+        return status
+
+    def _require_optimizer(self) -> OptimizerControl:
+        if self._optimizer is None:
+            raise RpcError(UNAVAILABLE, "the optimizer is not running in this daemon")
+        return self._optimizer
+
+    async def optimizer_status(self, _: EmptyParams) -> dict[str, Any]:
+        self._require_optimizer()
+        return await self._optimizer_status()
+
+    async def optimizer_run(self, p: OptimizerRunParams) -> dict[str, Any]:
+        return self._require_optimizer().run_now(p.budget)
+
+    async def optimizer_pause(self, _: EmptyParams) -> dict[str, Any]:
+        return self._require_optimizer().pause()
+
+    async def optimizer_resume(self, _: EmptyParams) -> dict[str, Any]:
+        return self._require_optimizer().resume()
+
+    async def prompt_get(self, p: PromptGetParams) -> dict[str, Any]:
+        return prompt_state_to_wire(self._prompts.current(p.component))
+
+    async def prompt_history(self, p: HistoryParams) -> dict[str, Any]:
+        versions = await self._prompts.history(p.component, limit=p.limit)
+        return {
+            "component": p.component,
+            "versions": [prompt_version_to_wire(v) for v in versions],
+        }
+
+    async def prompt_subscribe(self, p: SubscribeParams) -> Result:
+        if p.components is None:
+            known = sorted(self._prompts.components())
+            return Result({"subscribed": known, "all": True}, (Subscribe(None),))
+        names = sorted(set(p.components))
+        return Result({"subscribed": names, "all": False}, (Subscribe(frozenset(names)),))
+
+    async def prompt_set(self, p: SetParams) -> dict[str, Any]:
+        return prompt_state_to_wire(await self._prompts.set_text(p.component, p.text))
+
+    async def prompt_rollback(self, p: RollbackParams) -> dict[str, Any]:
+        await self._require_version(p.component, p.version)
+        return prompt_state_to_wire(await self._prompts.rollback(p.component, p.version))
+
+    async def prompt_pin(self, p: PinParams) -> dict[str, Any]:
+        return prompt_state_to_wire(await self._prompts.pin(p.component, p.pinned))
+
+    async def prompt_approve(self, p: ApproveParams) -> dict[str, Any]:
+        await self._require_version(p.component, p.version)
+        return prompt_state_to_wire(await self._prompts.approve(p.component, p.version))
+
+    async def _require_version(self, component: str, version: int) -> None:
+        # Raises UnknownComponentError (-32001) for an unknown component.
+        self._prompts.current(component)
+        if await self._store.get_prompt_version(component, version) is None:
+            raise RpcError(NOT_FOUND, f"{component} has no version {version}")
+
+    async def feedback_submit(self, p: Feedback) -> dict[str, Any]:
+        await self._require_generation(p.generation_id)
+        result = await self._store.add_example(_new_example(p))
+        if result.created and self._optimizer is not None:
+            self._optimizer.examples_added(1)
+        return {"example_id": result.example_id, "duplicate": not result.created}
+
+    async def _require_generation(self, generation_id: int | None) -> None:
+        if generation_id is None:
+            return
+        if await self._store.get_generation(generation_id) is None:
+            raise RpcError(NOT_FOUND, f"generation {generation_id} not found")
+
+    async def examples_list(self, p: ExamplesListParams) -> dict[str, Any]:
+        rows = await self._store.list_examples(limit=p.limit, kind=p.kind)
+        return {"examples": [example_to_wire(e) for e in rows]}
+
+    async def generation_record(self, p: GenerationRecordParams) -> dict[str, Any]:
+        generation_id = await self._store.record_generation(
+            NewGeneration(
+                component=p.component,
+                workspace=p.workspace,
+                file=p.file,
+                language=p.language,
+                instruction=p.instruction or "",
+                context=p.context or "",
+                output=p.output,
+                prompt_version=p.prompt_version,
+                model=p.model,
+            )
+        )
+        return {"generation_id": generation_id}
+
+
+def _new_example(p: Feedback) -> NewExample:
+    corrected = p.corrected if isinstance(p, CorrectionFeedback) else None
+    comment = getattr(p, "comment", None)
+    outcome: str | None = None
+    if isinstance(p, TestResultFeedback):
+        outcome = json.dumps({"test": p.test, "passed": p.passed, "message": p.message})
+    elif isinstance(p, CompileResultFeedback):
+        outcome = json.dumps({"tool": p.tool, "ok": p.ok, "diagnostics": p.diagnostics})
+    return NewExample(
+        kind=p.kind,
+        component=p.component,
+        workspace=p.workspace,
+        file=p.file,
+        language=p.language,
+        context=p.context or "",
+        output=p.output or "",
+        corrected=corrected,
+        comment=comment,
+        outcome=outcome,
+        generation_id=p.generation_id,
+        prompt_version=p.prompt_version,
+    )
+
+
+def build_methods(
+    store: Store,
+    prompts: PromptService,
+    info: DaemonInfo,
+    *,
+    clock: Callable[[], float] = time.time,
+    optimizer: OptimizerControl | None = None,
+) -> dict[str, MethodSpec]:
+    """Every method the daemon serves, keyed by its JSON-RPC name."""
+    m = _Methods(store, prompts, info, clock, optimizer)
+    specs = [
+        MethodSpec("status.get", EmptyParams.model_validate, m.status_get),
+        MethodSpec("prompt.get", PromptGetParams.model_validate, m.prompt_get),
+        MethodSpec("prompt.history", HistoryParams.model_validate, m.prompt_history),
+        MethodSpec("prompt.subscribe", SubscribeParams.model_validate, m.prompt_subscribe),
+        MethodSpec("prompt.set", SetParams.model_validate, m.prompt_set),
+        MethodSpec("prompt.rollback", RollbackParams.model_validate, m.prompt_rollback),
+        MethodSpec("prompt.pin", PinParams.model_validate, m.prompt_pin),
+        MethodSpec("prompt.approve", ApproveParams.model_validate, m.prompt_approve),
+        MethodSpec("feedback.submit", parse_feedback, m.feedback_submit),
+        MethodSpec("examples.list", ExamplesListParams.model_validate, m.examples_list),
+        MethodSpec("generation.record", GenerationRecordParams.model_validate, m.generation_record),
+        MethodSpec("optimizer.status", EmptyParams.model_validate, m.optimizer_status),
+        MethodSpec("optimizer.run", OptimizerRunParams.model_validate, m.optimizer_run),
+        MethodSpec("optimizer.pause", EmptyParams.model_validate, m.optimizer_pause),
+        MethodSpec("optimizer.resume", EmptyParams.model_validate, m.optimizer_resume),
+    ]
+    return {spec.name: spec for spec in specs}

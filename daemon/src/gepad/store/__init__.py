@@ -1,0 +1,64 @@
+"""gepad's database: feedback examples, generations, prompt versions and the learning records.
+
+`Store` owns one aiosqlite connection; see `_store.py` for the transaction rules and
+docs/store.md for the schema, migrations, durability and the duplicate rule.
+"""
+
+from ._migrations import SCHEMA_VERSION
+from ._models import (
+    DEFAULT_COMPONENT,
+    EXAMPLE_KINDS,
+    LLM_PURPOSES,
+    PROMPT_SOURCES,
+    PROMPT_STATUSES,
+    SPLITS,
+    AddResult,
+    ComponentState,
+    Event,
+    Example,
+    ExampleKind,
+    Generation,
+    LlmCall,
+    LlmCallRecord,
+    LlmPurpose,
+    LlmUsage,
+    NewExample,
+    NewGeneration,
+    PromptSource,
+    PromptStatus,
+    PromptVersion,
+    Split,
+)
+from ._store import DEFAULT_DEDUPE_WINDOW_S, Store
+from ._tx import Tx
+from ._validate import COMPONENT_PATTERN
+
+__all__ = [
+    "COMPONENT_PATTERN",
+    "DEFAULT_COMPONENT",
+    "DEFAULT_DEDUPE_WINDOW_S",
+    "EXAMPLE_KINDS",
+    "LLM_PURPOSES",
+    "PROMPT_SOURCES",
+    "PROMPT_STATUSES",
+    "SCHEMA_VERSION",
+    "SPLITS",
+    "AddResult",
+    "ComponentState",
+    "Event",
+    "Example",
+    "ExampleKind",
+    "Generation",
+    "LlmCall",
+    "LlmCallRecord",
+    "LlmPurpose",
+    "LlmUsage",
+    "NewExample",
+    "NewGeneration",
+    "PromptSource",
+    "PromptStatus",
+    "PromptVersion",
+    "Split",
+    "Store",
+    "Tx",
+]
