@@ -85,6 +85,10 @@ class LiveSimServer:
     def control(self, **body: Any) -> Any:
         return self._http("POST", "/control", body)
 
+    def reset(self, seed: int | None = None) -> Any:
+        """A fresh random stream, cleared counts, request log and fault (`POST /reset`)."""
+        return self._http("POST", "/reset", {} if seed is None else {"seed": seed})
+
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)

@@ -62,6 +62,12 @@ class Config(BaseModel):
     llm_timeout_s: Annotated[float, Field(gt=0)] = 60.0
     llm_concurrency: Annotated[int, Field(ge=1, le=64)] = 4
     cache: Literal["auto", "always", "never"] = "auto"
+    # Retries with backoff, and the circuit breaker that pauses the optimizer on a dead model.
+    llm_max_retries: Annotated[int, Field(ge=0, le=20)] = 3
+    llm_backoff_base_s: Annotated[float, Field(ge=0)] = 0.5
+    llm_backoff_max_s: Annotated[float, Field(ge=0)] = 30.0
+    llm_breaker_threshold: Annotated[int, Field(ge=1)] = 5
+    llm_breaker_cooldown_s: Annotated[float, Field(ge=0)] = 60.0
 
     @field_validator("log_level")
     @classmethod

@@ -54,6 +54,21 @@ def _outcome(example: Example) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def _failure_text(value: object) -> str:
+    """A tool's message as the user saw it: text as is, a list of diagnostics one per line.
+
+    `str()` of a list would hand the judge a Python repr, escapes and all.
+    """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return "\n".join(
+            item if isinstance(item, str) else json.dumps(item, ensure_ascii=False)
+            for item in value
+        )
+    return json.dumps(value, ensure_ascii=False)
+
+
 def _clip(text: str) -> str:
     if len(text) <= _MAX_FEEDBACK_CHARS:
         return text
@@ -118,8 +133,8 @@ class Metric:
             kind == "compile_result" and outcome.get("ok") is False
         )
         if failed:
-            message = str(
-                outcome.get("message") or outcome.get("diagnostics") or json.dumps(outcome)
+            message = _failure_text(
+                outcome.get("message") or outcome.get("diagnostics") or outcome
             )
             what = "test" if kind == "test_result" else str(outcome.get("tool") or "compiler")
             words = f"The user's {what} failed on an earlier output:\n{message}"

@@ -60,6 +60,12 @@ def _start_of_day(now: float) -> float:
     return dt.datetime.combine(day, dt.time()).timestamp()
 
 
+def _start_of_next_day(now: float) -> float:
+    # Not start-of-day + 24 h: a day with a daylight-saving change is 23 or 25 hours long.
+    day = dt.datetime.fromtimestamp(now).date() + dt.timedelta(days=1)
+    return dt.datetime.combine(day, dt.time()).timestamp()
+
+
 class OptimizerRunner:
     def __init__(
         self,
@@ -113,6 +119,8 @@ class OptimizerRunner:
             await opt.load()
         self._unsubscribe = self._prompts.subscribe(self._on_prompt_change)
         if self._settings.enabled:
+            # A daily budget spent before a restart still holds, and status must say so.
+            await self._pause_if_over_budget()
             self._task = asyncio.create_task(self._loop(), name="gepad-optimizer")
             # A run interrupted by a crash or restart continues at once.
             if any(self._interrupted(o) for o in self._optimizers.values()):
@@ -239,11 +247,7 @@ class OptimizerRunner:
             while True:
                 if self._paused:
                     return
-                over = await self._over_daily_budget()
-                if over is not None:
-                    tomorrow = _start_of_day(self._clock()) + 86_400 + 1
-                    self._pause_until = tomorrow
-                    self._set_state("budget-exhausted", over)
+                if await self._pause_if_over_budget():
                     return
                 try:
                     report = await opt.step(limit)
@@ -277,6 +281,14 @@ class OptimizerRunner:
         cooldown = self._llm.settings.breaker_cooldown_s
         self._pause_until = self._clock() + cooldown
         self._force = True
+
+    async def _pause_if_over_budget(self) -> bool:
+        over = await self._over_daily_budget()
+        if over is None:
+            return False
+        self._pause_until = _start_of_next_day(self._clock()) + 1
+        self._set_state("budget-exhausted", over)
+        return True
 
     async def _over_daily_budget(self) -> str | None:
         s = self._settings

@@ -93,7 +93,9 @@ class LlmSettings:
     @classmethod
     def from_config(cls, config: Any, **overrides: Any) -> LlmSettings:
         """Read the daemon config's keys (`task_model`, `reflection_model`, `judge_model`,
-        `api_base`, `model_params`, `redact`, `llm_timeout_s`, `llm_concurrency`, `cache`).
+        `api_base`, `model_params`, `redact`, `llm_timeout_s`, `llm_concurrency`, `cache`,
+        `llm_max_retries`, `llm_backoff_base_s`, `llm_backoff_max_s`, `llm_breaker_threshold`,
+        `llm_breaker_cooldown_s`).
 
         Any attribute the config lacks keeps its default; `overrides` win over both.
         """
@@ -110,6 +112,8 @@ class LlmSettings:
             "timeout_s": "llm_timeout_s",
             "concurrency": "llm_concurrency",
             "max_retries": "llm_max_retries",
+            "backoff_base_s": "llm_backoff_base_s",
+            "backoff_max_s": "llm_backoff_max_s",
             "breaker_threshold": "llm_breaker_threshold",
             "breaker_cooldown_s": "llm_breaker_cooldown_s",
         }
