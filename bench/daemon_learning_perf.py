@@ -74,11 +74,16 @@ async def _latency(server: LiveSimServer, work: Path, latency_ms: int) -> dict[s
         )  # fmt: skip
         if cache == "never":
             for task in (*split.train, *split.val):
+                said = [r.feedback for r in scenario.rules if r.id in task.rules]
+                complaint = " ".join(said) or "too vague"
                 await store.add_example(
-                    NewExample(kind="thumbs_down", context=task.input, output="followed: none",
-                               comment=" ".join(r.feedback for r in scenario.rules if r.id in task.rules)
-                               or "too vague")
-                )  # fmt: skip
+                    NewExample(
+                        kind="thumbs_down",
+                        context=task.input,
+                        output="followed: none",
+                        comment=complaint,
+                    )
+                )
         await opt.load()
         engine = opt.engine
         assert engine is not None

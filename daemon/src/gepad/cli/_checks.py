@@ -26,6 +26,7 @@ __all__ = [
     "check_config",
     "check_daemon",
     "check_database",
+    "check_optimizer",
     "run_checks",
 ]
 
@@ -130,7 +131,31 @@ def check_database(ctx: DoctorContext) -> CheckResult:
     )
 
 
-DEFAULT_CHECKS: tuple[Check, ...] = (check_config, check_database, check_daemon)
+def check_optimizer(ctx: DoctorContext) -> CheckResult:
+    """Is the optimizer able to learn: a reachable model, credentials accepted, budget left?"""
+    name = "optimizer has a model"
+    try:
+        status = with_client(lambda c: c.get_status(), timeout=3.0)
+    except GepadClientError:
+        return CheckResult(
+            name, False, "the daemon is not reachable", "start it with `gepad start`"
+        )
+    opt = dict(status.get("optimizer") or {})
+    state = opt.get("state", "unknown")
+    models = opt.get("models") or {}
+    detail = f"{state}; task model {models.get('task', '?')}"
+    if state in ("waiting-for-model", "auth-error", "error"):
+        return CheckResult(
+            name, False, f"{detail}: {opt.get('reason')}", opt.get("hint") or "see `gepad logs`"
+        )
+    if state == "disabled":
+        return CheckResult(name, True, "optimizer disabled (optimizer_enabled = false)")
+    if state == "budget-exhausted":
+        return CheckResult(name, True, f"{detail}: {opt.get('reason')}")
+    return CheckResult(name, True, detail)
+
+
+DEFAULT_CHECKS: tuple[Check, ...] = (check_config, check_database, check_daemon, check_optimizer)
 
 
 def run_checks(ctx: DoctorContext, checks: Sequence[Check] = DEFAULT_CHECKS) -> list[CheckResult]:

@@ -70,3 +70,9 @@ def _print_human(status: Status) -> None:
         for s in status.get("components", [])
     ]
     out(table(["COMPONENT", "VERSION", "SCORE", "SOURCE", "PINNED", "PENDING"], rows))
+    if optimizer:
+        from gepad.cli._cmd_optimize import describe_optimizer
+
+        out()
+        for line in describe_optimizer(dict(optimizer)):
+            out(line)

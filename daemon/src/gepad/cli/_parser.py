@@ -62,6 +62,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_feedback(commands)
 
+    optimize = commands.add_parser(
+        "optimize", help="show the optimizer, run it now, pause or resume it"
+    )
+    optimize.add_argument("--now", action="store_true", help="start a run now")
+    optimize.add_argument(
+        "--budget", type=positive_int, help="run now, spending at most N rollouts"
+    )
+    mode = optimize.add_mutually_exclusive_group()
+    mode.add_argument("--pause", action="store_true", help="pause until --resume")
+    mode.add_argument("--resume", action="store_true", help="resume a paused optimizer")
+    optimize.add_argument("--json", action="store_true", help="machine-readable output")
+    optimize.set_defaults(handler="optimize")
+
     doctor = commands.add_parser("doctor", help="check the config, the daemon and the database")
     doctor.add_argument("--json", action="store_true", help="machine-readable output")
     doctor.set_defaults(handler="doctor")

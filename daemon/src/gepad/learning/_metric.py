@@ -133,9 +133,7 @@ class Metric:
             kind == "compile_result" and outcome.get("ok") is False
         )
         if failed:
-            message = _failure_text(
-                outcome.get("message") or outcome.get("diagnostics") or outcome
-            )
+            message = _failure_text(outcome.get("message") or outcome.get("diagnostics") or outcome)
             what = "test" if kind == "test_result" else str(outcome.get("tool") or "compiler")
             words = f"The user's {what} failed on an earlier output:\n{message}"
             return [("Failure message", message), ("Output that failed", example.output)], words

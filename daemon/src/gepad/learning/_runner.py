@@ -22,6 +22,7 @@ from gepa_engine import EngineConfig
 from gepad.learning._adapters import BufferedRecorder, StoreCache
 from gepad.learning._component import ComponentOptimizer
 from gepad.learning._metric import Metric
+from gepad.learning._probe import probe_model
 from gepad.llm import (
     CircuitOpenError,
     LlmAuthError,
@@ -117,6 +118,8 @@ class OptimizerRunner:
     async def start(self) -> None:
         for opt in self._optimizers.values():
             await opt.load()
+        if self._settings.enabled:
+            await self._probe()
         self._unsubscribe = self._prompts.subscribe(self._on_prompt_change)
         if self._settings.enabled:
             # A daily budget spent before a restart still holds, and status must say so.
@@ -235,9 +238,28 @@ class OptimizerRunner:
                 self._last_error = f"{type(exc).__name__}: {exc}"
                 self._set_state("error", self._last_error)
 
+    async def _probe(self) -> bool:
+        """Check every configured model cheaply; on a problem, say so and wait for a fix."""
+        llm = self._llm.settings
+        for purpose in ("task", "reflection", "judge"):
+            model = llm.model_for(purpose)
+            problem = await probe_model(model, llm.api_base_for(model))
+            if problem is not None:
+                self._last_error = problem
+                self._set_state(
+                    "waiting-for-model", f"the {purpose} model is not usable: {problem}"
+                )
+                return False
+        if self._state == "waiting-for-model":
+            self._set_state("idle", None)
+        return True
+
     async def _run(self, budget: int) -> None:
         self._new_examples = 0
         self._last_run_at = self._clock()
+        if not await self._probe():
+            self._schedule_retry()
+            return
         self._set_state("running", None)
         for component, opt in self._optimizers.items():
             await opt.sync_examples()
