@@ -137,9 +137,8 @@ def check_optimizer(ctx: DoctorContext) -> CheckResult:
     try:
         status = with_client(lambda c: c.get_status(), timeout=3.0)
     except GepadClientError:
-        return CheckResult(
-            name, False, "the daemon is not reachable", "start it with `gepad start`"
-        )
+        # The daemon check already fails with its hint; do not count the same cause twice.
+        return CheckResult(name, True, "not checked: the daemon is not running")
     opt = dict(status.get("optimizer") or {})
     state = opt.get("state", "unknown")
     models = opt.get("models") or {}
