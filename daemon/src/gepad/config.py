@@ -68,6 +68,34 @@ class Config(BaseModel):
     llm_backoff_max_s: Annotated[float, Field(ge=0)] = 30.0
     llm_breaker_threshold: Annotated[int, Field(ge=1)] = 5
     llm_breaker_cooldown_s: Annotated[float, Field(ge=0)] = 60.0
+    # `gepad lsp`: globs (on the file path) for the `kernel` component besides .cu/.cuh; how
+    # long an untouched generation waits before it counts as a weak thumbs-up; how many lines
+    # around a selection go into the feedback context; whether it starts a missing daemon.
+    lsp_kernel_globs: tuple[str, ...] = ()
+    lsp_thumbs_up_after_s: Annotated[float, Field(gt=0)] = 300.0
+    lsp_context_lines: Annotated[int, Field(ge=0, le=1000)] = 10
+    lsp_autostart: bool = True
+    # Outcome ingestion (gepad.outcomes): workspace folders to watch besides those registered
+    # with `workspace.add`; which files in them are reports; how old a generation may be and
+    # still take the blame; debounce, and how long a report that does not parse may keep
+    # changing before it counts as malformed; how often vanished folders are looked for.
+    outcomes_enabled: bool = True
+    workspaces: tuple[str, ...] = ()
+    watch_globs: tuple[str, ...] = (
+        "**/*junit*.xml",
+        "**/TEST-*.xml",
+        "**/test-results/**/*.xml",
+        "**/test-reports/**/*.xml",
+        "**/*.sarif",
+        "**/*.sarif.json",
+        "**/build*.log",
+        "**/compile*.log",
+        "**/nvcc*.log",
+    )
+    outcome_link_window_s: Annotated[float, Field(gt=0)] = 3600.0
+    outcome_debounce_s: Annotated[float, Field(ge=0, le=60)] = 0.5
+    outcome_settle_s: Annotated[float, Field(gt=0, le=600)] = 5.0
+    outcome_rescan_s: Annotated[float, Field(gt=0, le=600)] = 2.0
 
     @field_validator("log_level")
     @classmethod

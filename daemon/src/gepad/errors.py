@@ -99,3 +99,40 @@ class KernelProblemError(KernelError):
 
 class SimWriterError(KernelError):
     """The simulated kernel writer has no prepared variants for the problem asked."""
+
+
+class KernelSolveError(KernelError):
+    """A test-time kernel search was asked for something it cannot do (no problems, bad budget)."""
+
+
+class DeliveryError(GepadError):
+    """Delivering the prompt into an assistant's files was refused; the message says why."""
+
+
+class DeliveryConflictError(DeliveryError):
+    """The request clashes with what is on disk or already enabled (e.g. a file not gepad's)."""
+
+
+class ModelUnavailableError(GepadError):
+    """The model a request needs (e.g. the assistant's) could not be used; the message says
+    which model and why, and how to configure one."""
+
+
+class OutcomeError(GepadError):
+    """Outcome ingestion (gepad.outcomes) cannot do what was asked."""
+
+
+class ReportParseError(OutcomeError):
+    """A test or compiler report cannot be read; the message says where and why.
+
+    `maybe_incomplete` is True when the text simply ends too early (a half-written XML or JSON
+    file): the ingester retries such a file until it has stopped changing.
+    """
+
+    def __init__(self, message: str, *, maybe_incomplete: bool = False) -> None:
+        super().__init__(message)
+        self.maybe_incomplete = maybe_incomplete
+
+
+class WorkspaceError(OutcomeError):
+    """A workspace path given to `workspace.add`/`workspace.remove` cannot be used."""

@@ -89,6 +89,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     service.add_argument("action", choices=("install", "uninstall"))
     service.set_defaults(handler="service")
+    _add_kernel(commands)
+    _add_deliver(commands)
+    mcp = commands.add_parser("mcp", help="serve the prompt and feedback tools over MCP (stdio)")
+    mcp.set_defaults(handler="mcp")
+    lsp = commands.add_parser("lsp", help="the language server for editors (LSP over stdio)")
+    lsp.add_argument("--verbose", action="store_true", help="log at DEBUG level (stderr)")
+    lsp.add_argument("--stdio", action="store_true", help="accepted for editors; the default")
+    lsp.set_defaults(handler="lsp")
     return parser
 
 
@@ -152,3 +160,57 @@ def _add_feedback(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     for kind in FEEDBACK_KINDS:
         kinds.add_parser(kind, parents=[common], help=descriptions[kind])
     feedback.set_defaults(handler="feedback")
+
+
+def _add_kernel(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    kernel = commands.add_parser("kernel", help="kernel mode: evaluate a kernel, search kernels")
+    actions = kernel.add_subparsers(dest="kernel_action", metavar="ACTION", required=True)
+    tools = argparse.ArgumentParser(add_help=False)
+    tools.add_argument("--arch", default="sm_80", help="nvcc target when no GPU (sm_80)")
+    tools.add_argument("--no-gpu", action="store_true", help="compile-only, even with a GPU")
+    solve = actions.add_parser(
+        "solve", parents=[tools], help="evolve the kernel prompt over problems (test-time search)"
+    )
+    solve.add_argument(
+        "problems", nargs="+", metavar="PROBLEM", help="a shipped problem name or a problem TOML"
+    )
+    solve.add_argument(
+        "--budget", default="small", help="rollouts: a number, or small, medium, large (small)"
+    )
+    solve.add_argument("--json", metavar="OUT", help="write the full report as JSON (- = stdout)")
+    solve.add_argument(
+        "--simulated", action="store_true", help="use the simulated writer, not the task model"
+    )
+    solve.add_argument("--seed-prompt-file", metavar="F", help="start from this prompt")
+    evaluate = actions.add_parser(
+        "eval", parents=[tools], help="run one kernel file through the checks and toolchain"
+    )
+    evaluate.add_argument("file", metavar="FILE", help="a .cu file")
+    evaluate.add_argument("--problem", required=True, help="a shipped problem name or a TOML")
+    evaluate.add_argument("--json", action="store_true", help="machine-readable output")
+    kernel.set_defaults(handler="kernel")
+
+
+DELIVERY_TARGETS = ("agents-md", "copilot", "claude", "cursor", "cline", "continue", "claude-hook")
+
+
+def _add_deliver(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--workspace", metavar="DIR", default=".", help="the workspace folder (current folder)"
+    )
+    common.add_argument("--json", action="store_true", help="machine-readable output")
+    deliver = commands.add_parser(
+        "deliver", help="write the prompt into assistants' instruction files (per workspace)"
+    )
+    actions = deliver.add_subparsers(dest="deliver_action", metavar="ACTION", required=True)
+    for name, text in (("enable", "start delivering"), ("disable", "remove what gepad wrote")):
+        action = actions.add_parser(name, parents=[common], help=f"{text} for a target")
+        action.add_argument(
+            "--target", required=True, choices=DELIVERY_TARGETS, help="where to deliver"
+        )
+        if name == "enable":
+            action.add_argument("--component", default="general", help="prompt component")
+    status = actions.add_parser("status", parents=[common], help="what is delivered where")
+    status.add_argument("--all", action="store_true", help="every workspace, not just this one")
+    deliver.set_defaults(handler="deliver")

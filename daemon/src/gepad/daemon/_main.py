@@ -16,6 +16,7 @@ import signal
 import time
 from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import gepad
@@ -29,6 +30,7 @@ from gepad.daemon._runtime import (
     write_discovery,
 )
 from gepad.daemon._seeds import DEFAULT_SEEDS
+from gepad.delivery import DeliveryService
 from gepad.paths import Paths
 from gepad.prompts import PromptService
 from gepad.server import (
@@ -43,7 +45,8 @@ from gepad.server import (
 from gepad.store import Store
 
 if TYPE_CHECKING:
-    from gepad.learning import OptimizerRunner
+    from gepad.learning import AssistService, OptimizerRunner
+    from gepad.outcomes import OutcomeIngester
 
 __all__ = ["serve"]
 
@@ -114,6 +117,46 @@ async def _start_optimizer(
     return runner
 
 
+def _assist(config: Config, store: Store, prompts: PromptService) -> AssistService:
+    # Imported here, like the optimizer: litellm itself loads only on the first assist call.
+    from gepad.learning import AssistService
+    from gepad.llm import LlmSettings
+
+    return AssistService(store, prompts, LlmSettings.from_config(config))
+
+
+def _delivery(paths: Paths, prompts: PromptService) -> DeliveryService:
+    # deliveries.json sits beside the database; `continue` writes under the user's home.
+    return DeliveryService(
+        prompts,
+        paths.data_dir / "deliveries.json",
+        home=Path.home(),
+        gepad_home=None if paths.home is None else str(paths.home),
+    )
+
+
+async def _start_outcomes(
+    config: Config, paths: Paths, store: Store, optimizer: OptimizerRunner | None
+) -> OutcomeIngester | None:
+    if not config.outcomes_enabled:
+        return None
+    from gepad.errors import ConfigError, WorkspaceError
+    from gepad.outcomes import IngestSettings, OutcomeIngester
+
+    try:
+        ingester = OutcomeIngester(
+            store,
+            IngestSettings.from_config(config),
+            config_workspaces=config.workspaces,
+            registry_file=paths.data_dir / "workspaces.json",
+            on_examples=None if optimizer is None else optimizer.examples_added,
+        )
+    except WorkspaceError as exc:
+        raise ConfigError(f"{paths.config_file}: 'workspaces': {exc}") from None
+    await ingester.start()
+    return ingester
+
+
 def _on_signal(sig: signal.Signals, stop_event: asyncio.Event) -> None:
     if not stop_event.is_set():
         log.info("received %s", sig.name)
@@ -157,8 +200,24 @@ async def _start(
     if config.optimizer_enabled:
         optimizer = await _start_optimizer(config, store, prompts, hub)
         stack.push_async_callback(optimizer.stop)
+    delivery = _delivery(paths, prompts)
+    await delivery.start()
+    stack.push_async_callback(delivery.stop)
+    outcomes = await _start_outcomes(config, paths, store, optimizer)
+    if outcomes is not None:
+        stack.push_async_callback(outcomes.stop)
     server = RpcServer(
-        Dispatcher(build_methods(store, prompts, info, optimizer=optimizer)),
+        Dispatcher(
+            build_methods(
+                store,
+                prompts,
+                info,
+                optimizer=optimizer,
+                assist=_assist(config, store, prompts),
+                delivery=delivery,
+                workspaces=outcomes,
+            )
+        ),
         hub,
         token=token,
         allowed_origins=config.allowed_origins,

@@ -18,4 +18,13 @@ imports and test style.
 - Return code that compiles and passes the project's tests; never invent APIs that do not exist.
 """
 
-DEFAULT_SEEDS: Final[Mapping[str, str]] = MappingProxyType({"general": _GENERAL})
+# Kernel mode (docs/kernel.md): examples of this component are scored by nvcc, not a judge.
+_KERNEL: Final = """\
+You write GPU kernels (CUDA C++) for the user's request.
+- Reply with one complete .cu file in a single fenced cuda code block.
+- When the request gives a host launcher prototype, define it exactly as given.
+- Write correct code first: handle sizes that are not multiples of the block size.
+- Do not call libraries the request forbids; write the computation yourself.
+"""
+
+DEFAULT_SEEDS: Final[Mapping[str, str]] = MappingProxyType({"general": _GENERAL, "kernel": _KERNEL})

@@ -1,5 +1,6 @@
 """Learning in the daemon: the metric, and the optimizer that turns feedback into prompts."""
 
+from gepad.learning._assist import AssistRequest, AssistService
 from gepad.learning._judge import JudgeVerdict, parse_verdict
 from gepad.learning._metric import SCORED_KINDS, Metric, RolloutResult, unified_diff
 from gepad.learning._runner import MODEL_HINT, OptimizerRunner, RunnerSettings
@@ -7,6 +8,8 @@ from gepad.learning._runner import MODEL_HINT, OptimizerRunner, RunnerSettings
 __all__ = [
     "MODEL_HINT",
     "SCORED_KINDS",
+    "AssistRequest",
+    "AssistService",
     "JudgeVerdict",
     "Metric",
     "OptimizerRunner",

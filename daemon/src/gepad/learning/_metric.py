@@ -24,7 +24,7 @@ __all__ = ["SCORED_KINDS", "Metric", "RolloutResult", "unified_diff"]
 log = logging.getLogger(__name__)
 
 SCORED_KINDS = frozenset(
-    {"thumbs_down", "thumbs_up", "correction", "comment", "test_result", "compile_result"}
+    {"thumbs_down", "thumbs_up", "correction", "comment", "test_result", "compile_result", "kernel"}
 )
 # Similarity alone rewards copying; the judge says whether the user's changes were made.
 _CORRECTION_SIMILARITY_WEIGHT = 0.3
@@ -77,10 +77,16 @@ def _clip(text: str) -> str:
 
 
 class Metric:
-    def __init__(self, llm: LlmClient) -> None:
+    def __init__(self, llm: LlmClient, *, nvcc: Any = None) -> None:
         self._llm = llm
+        # Kernel examples are scored by nvcc (gepad.kernel), created on first use.
+        self._nvcc = nvcc
 
     async def rollout(self, component_text: str, example: Example) -> RolloutResult:
+        from gepad.kernel._example import is_kernel_example
+
+        if is_kernel_example(example.component, example.kind):
+            return await self._kernel_rollout(component_text, example)
         messages = [
             {"role": "system", "content": component_text},
             {"role": "user", "content": example.context},
@@ -140,6 +146,29 @@ class Metric:
         # thumbs_up and passing outcomes guard against regressions.
         words = "The user accepted this earlier output; a new output must keep what made it good."
         return [("Output the user liked", example.output)], words + f"\n{example.output}"
+
+    async def _kernel_rollout(self, component_text: str, example: Example) -> RolloutResult:
+        """The task model writes the kernel; the toolchain, not a judge, scores it."""
+        from gepad.kernel import NvccToolchain
+        from gepad.kernel._example import request_text, score_kernel_example
+        from gepad.kernel._solve import extract_source
+
+        if self._nvcc is None:
+            self._nvcc = NvccToolchain()
+        outcome = _outcome(example)
+        request = request_text(example.context, outcome)
+        messages = [
+            {"role": "system", "content": component_text},
+            {"role": "user", "content": request},
+        ]
+        result = await self._llm.complete("task", messages)
+        source = extract_source(result.text)
+        scored = await score_kernel_example(source, outcome, nvcc=self._nvcc)
+        comment = (example.comment or "").strip()
+        feedback = (
+            f"The user's comment: {comment}\n\n{scored.feedback}" if comment else scored.feedback
+        )
+        return RolloutResult(scored.score, _clip(feedback.strip()), source, request)
 
     async def _judge(self, sections: Sequence[tuple[str, str]]) -> Any:
         messages = [

@@ -38,6 +38,11 @@ __all__ = ["OptimizerRunner", "RunnerSettings"]
 
 log = logging.getLogger(__name__)
 
+# Written when a run starts (with each engine's rollout limit) and when it ends: a start with
+# no end after it is a run that a crash or a restart interrupted, and it continues on start-up.
+_RUN_STARTED = "optimizer.run.started"
+_RUN_ENDED = "optimizer.run.ended"
+
 MODEL_HINT = (
     "set task_model / reflection_model (and api_base) in config.toml to a reachable model, "
     "e.g. start Ollama (`ollama serve`, `ollama pull qwen2.5-coder:7b`) or point api_base at "
@@ -107,6 +112,8 @@ class OptimizerRunner:
         self._paused = False
         self._pause_until = 0.0
         self._forced_budget: int | None = None
+        # Rollout counts each engine may reach in a run that failed and waits to be retried.
+        self._run_limits: dict[str, int] = {}
         self._force = False
         self._new_examples = 0
         self._last_run_at: float | None = None
@@ -124,9 +131,11 @@ class OptimizerRunner:
         if self._settings.enabled:
             # A daily budget spent before a restart still holds, and status must say so.
             await self._pause_if_over_budget()
+            unfinished = await self._unfinished_run()
             self._task = asyncio.create_task(self._loop(), name="gepad-optimizer")
-            # A run interrupted by a crash or restart continues at once.
-            if any(self._interrupted(o) for o in self._optimizers.values()):
+            # A run interrupted by a crash or restart continues at once, with its own limits.
+            if unfinished or any(self._interrupted(o) for o in self._optimizers.values()):
+                self._run_limits = unfinished or {}
                 self._force = True
                 self._wake.set()
 
@@ -148,6 +157,7 @@ class OptimizerRunner:
     def run_now(self, budget: int | None = None) -> dict[str, Any]:
         self._force = True
         self._forced_budget = budget
+        self._run_limits = {}
         self._paused = False
         self._pause_until = 0.0
         self._wake.set()
@@ -256,16 +266,58 @@ class OptimizerRunner:
 
     async def _run(self, budget: int) -> None:
         self._new_examples = 0
-        self._last_run_at = self._clock()
-        if not await self._probe():
-            self._schedule_retry()
-            return
+        # "running" before anything is awaited: a client that sees the new last_run_at must
+        # not see the previous run's final state and take this run for finished.
         self._set_state("running", None)
+        self._last_run_at = self._clock()
+        limits, self._run_limits = self._run_limits, {}
+        if not limits:
+            # A new run. A retried or resumed one keeps the limits it started with rather than
+            # getting a fresh budget on top.
+            for component, opt in self._optimizers.items():
+                engine = opt.engine
+                assert engine is not None
+                limits[component] = engine.rollouts + budget
+            await self._store.log_event(None, _RUN_STARTED, {"limits": limits})
+        stopping = False
+        try:
+            await self._run_steps(budget, limits)
+        except asyncio.CancelledError:
+            stopping = True  # the daemon is stopping: its next start continues this run
+            raise
+        finally:
+            if not stopping and not self._run_limits:  # not waiting to be retried either
+                try:
+                    await self._store.log_event(None, _RUN_ENDED, {"limits": limits})
+                except Exception:  # at worst the next start resumes a run with nothing left
+                    log.exception("could not record the end of an optimizer run")
+
+    async def _unfinished_run(self) -> dict[str, int]:
+        """The limits of a run that started and never ended (empty when there is none)."""
+        started = await self._store.events(limit=1, kind=_RUN_STARTED)
+        if not started:
+            return {}
+        ended = await self._store.events(limit=1, kind=_RUN_ENDED)
+        if ended and ended[0].id > started[0].id:
+            return {}
+        limits = started[0].payload.get("limits")
+        if not isinstance(limits, dict):
+            return {}
+        return {
+            str(c): n
+            for c, n in limits.items()
+            if c in self._optimizers and isinstance(n, int) and not isinstance(n, bool)
+        }
+
+    async def _run_steps(self, budget: int, limits: dict[str, int]) -> None:
+        if not await self._probe():
+            self._schedule_retry(budget, limits)
+            return
         for component, opt in self._optimizers.items():
             await opt.sync_examples()
             engine = opt.engine
             assert engine is not None
-            limit = engine.rollouts + budget
+            limit = limits.setdefault(component, engine.rollouts + budget)
             while True:
                 if self._paused:
                     return
@@ -283,12 +335,12 @@ class OptimizerRunner:
                     self._set_state(
                         "waiting-for-model", f"model unreachable, retrying later: {exc}"
                     )
-                    self._schedule_retry()
+                    self._schedule_retry(budget, limits)
                     return
                 except LlmUnavailableError as exc:
                     self._last_error = str(exc)
                     self._set_state("waiting-for-model", f"model unreachable: {exc}")
-                    self._schedule_retry()
+                    self._schedule_retry(budget, limits)
                     return
                 except LlmError as exc:
                     self._last_error = str(exc)
@@ -299,10 +351,13 @@ class OptimizerRunner:
                     break
         self._set_state("idle", None)
 
-    def _schedule_retry(self) -> None:
+    def _schedule_retry(self, budget: int, limits: dict[str, int]) -> None:
+        """Run again after the cooldown, as the same run: same budget, same limits."""
         cooldown = self._llm.settings.breaker_cooldown_s
         self._pause_until = self._clock() + cooldown
         self._force = True
+        self._forced_budget = budget
+        self._run_limits = limits
 
     async def _pause_if_over_budget(self) -> bool:
         over = await self._over_daily_budget()

@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from gepad.errors import (
+    DeliveryConflictError,
+    DeliveryError,
+    ModelUnavailableError,
+    WorkspaceError,
+)
 from gepad.prompts import PromptService
 from gepad.server._dispatch import MethodSpec, Result, Subscribe
 from gepad.server._encode import example_to_wire, prompt_state_to_wire, prompt_version_to_wire
-from gepad.server._protocol import NOT_FOUND, UNAVAILABLE, RpcError
+from gepad.server._protocol import CONFLICT, INVALID_PARAMS, NOT_FOUND, UNAVAILABLE, RpcError
 from gepad.server._wire import (
     ApproveParams,
+    AssistRunParams,
     CompileResultFeedback,
     CorrectionFeedback,
+    DeliverDisableParams,
+    DeliverEnableParams,
+    DeliverStatusParams,
     EmptyParams,
     ExamplesListParams,
     Feedback,
@@ -28,11 +39,19 @@ from gepad.server._wire import (
     SetParams,
     SubscribeParams,
     TestResultFeedback,
+    WorkspaceParams,
     parse_feedback,
 )
 from gepad.store import EXAMPLE_KINDS, NewExample, NewGeneration, Store
 
-__all__ = ["DaemonInfo", "OptimizerControl", "build_methods"]
+__all__ = [
+    "AssistControl",
+    "DaemonInfo",
+    "DeliveryControl",
+    "OptimizerControl",
+    "WorkspaceControl",
+    "build_methods",
+]
 
 
 class OptimizerControl(Protocol):
@@ -44,6 +63,37 @@ class OptimizerControl(Protocol):
     def run_now(self, budget: int | None = None) -> dict[str, Any]: ...
     def pause(self) -> dict[str, Any]: ...
     def resume(self) -> dict[str, Any]: ...
+
+
+class AssistControl(Protocol):
+    """What the server needs of the assistant (`gepad.learning.AssistService`)."""
+
+    async def run(
+        self,
+        *,
+        component: str,
+        instruction: str,
+        context: str | None,
+        file: str | None,
+        language: str | None,
+        workspace: str | None,
+    ) -> dict[str, Any]: ...
+
+
+class DeliveryControl(Protocol):
+    """What the server needs of `gepad.delivery.DeliveryService`."""
+
+    async def enable(self, workspace: str, target: str, component: str = ...) -> dict[str, Any]: ...
+    async def disable(self, workspace: str, target: str) -> dict[str, Any]: ...
+    def status(self, workspace: str | None = None) -> dict[str, Any]: ...
+
+
+class WorkspaceControl(Protocol):
+    """What the server needs of `gepad.outcomes.OutcomeIngester` (workspace registration)."""
+
+    def add(self, path: str) -> dict[str, Any]: ...
+    def remove(self, path: str) -> dict[str, Any]: ...
+    def listing(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +116,14 @@ class _Methods:
         info: DaemonInfo,
         clock: Callable[[], float],
         optimizer: OptimizerControl | None = None,
+        assist: AssistControl | None = None,
+        delivery: DeliveryControl | None = None,
+        workspaces: WorkspaceControl | None = None,
     ) -> None:
+        self._workspaces = workspaces
+        self._delivery = delivery
         self._optimizer = optimizer
+        self._assist = assist
         self._store = store
         self._prompts = prompts
         self._info = info
@@ -119,6 +175,58 @@ class _Methods:
 
     async def optimizer_resume(self, _: EmptyParams) -> dict[str, Any]:
         return self._require_optimizer().resume()
+
+    async def assist_run(self, p: AssistRunParams) -> dict[str, Any]:
+        if self._assist is None:
+            raise RpcError(UNAVAILABLE, "the assistant is not running in this daemon")
+        try:
+            return await self._assist.run(
+                component=p.component,
+                instruction=p.instruction,
+                context=p.context,
+                file=p.file,
+                language=p.language,
+                workspace=p.workspace,
+            )
+        except ModelUnavailableError as exc:
+            raise RpcError(UNAVAILABLE, str(exc)) from None
+
+    def _require_delivery(self) -> DeliveryControl:
+        if self._delivery is None:
+            raise RpcError(UNAVAILABLE, "delivery is not running in this daemon")
+        return self._delivery
+
+    async def deliver_enable(self, p: DeliverEnableParams) -> dict[str, Any]:
+        with _delivery_errors():
+            return await self._require_delivery().enable(p.workspace, p.target, p.component)
+
+    async def deliver_disable(self, p: DeliverDisableParams) -> dict[str, Any]:
+        with _delivery_errors():
+            return await self._require_delivery().disable(p.workspace, p.target)
+
+    async def deliver_status(self, p: DeliverStatusParams) -> dict[str, Any]:
+        with _delivery_errors():
+            return self._require_delivery().status(p.workspace)
+
+    def _require_workspaces(self) -> WorkspaceControl:
+        if self._workspaces is None:
+            raise RpcError(UNAVAILABLE, "outcome ingestion is not running in this daemon")
+        return self._workspaces
+
+    async def workspace_add(self, p: WorkspaceParams) -> dict[str, Any]:
+        try:
+            return self._require_workspaces().add(p.path)
+        except WorkspaceError as exc:
+            raise RpcError(INVALID_PARAMS, f"invalid params: 'path': {exc}") from None
+
+    async def workspace_remove(self, p: WorkspaceParams) -> dict[str, Any]:
+        try:
+            return self._require_workspaces().remove(p.path)
+        except WorkspaceError as exc:
+            raise RpcError(INVALID_PARAMS, f"invalid params: 'path': {exc}") from None
+
+    async def workspace_list(self, _: EmptyParams) -> dict[str, Any]:
+        return self._require_workspaces().listing()
 
     async def prompt_get(self, p: PromptGetParams) -> dict[str, Any]:
         return prompt_state_to_wire(self._prompts.current(p.component))
@@ -191,6 +299,16 @@ class _Methods:
         return {"generation_id": generation_id}
 
 
+@contextlib.contextmanager
+def _delivery_errors() -> Iterator[None]:
+    try:
+        yield
+    except DeliveryConflictError as exc:
+        raise RpcError(CONFLICT, str(exc)) from None
+    except DeliveryError as exc:
+        raise RpcError(INVALID_PARAMS, f"invalid params: {exc}") from None
+
+
 def _new_example(p: Feedback) -> NewExample:
     corrected = p.corrected if isinstance(p, CorrectionFeedback) else None
     comment = getattr(p, "comment", None)
@@ -222,9 +340,12 @@ def build_methods(
     *,
     clock: Callable[[], float] = time.time,
     optimizer: OptimizerControl | None = None,
+    assist: AssistControl | None = None,
+    delivery: DeliveryControl | None = None,
+    workspaces: WorkspaceControl | None = None,
 ) -> dict[str, MethodSpec]:
     """Every method the daemon serves, keyed by its JSON-RPC name."""
-    m = _Methods(store, prompts, info, clock, optimizer)
+    m = _Methods(store, prompts, info, clock, optimizer, assist, delivery, workspaces)
     specs = [
         MethodSpec("status.get", EmptyParams.model_validate, m.status_get),
         MethodSpec("prompt.get", PromptGetParams.model_validate, m.prompt_get),
@@ -241,5 +362,12 @@ def build_methods(
         MethodSpec("optimizer.run", OptimizerRunParams.model_validate, m.optimizer_run),
         MethodSpec("optimizer.pause", EmptyParams.model_validate, m.optimizer_pause),
         MethodSpec("optimizer.resume", EmptyParams.model_validate, m.optimizer_resume),
+        MethodSpec("assist.run", AssistRunParams.model_validate, m.assist_run),
+        MethodSpec("deliver.enable", DeliverEnableParams.model_validate, m.deliver_enable),
+        MethodSpec("deliver.disable", DeliverDisableParams.model_validate, m.deliver_disable),
+        MethodSpec("deliver.status", DeliverStatusParams.model_validate, m.deliver_status),
+        MethodSpec("workspace.add", WorkspaceParams.model_validate, m.workspace_add),
+        MethodSpec("workspace.remove", WorkspaceParams.model_validate, m.workspace_remove),
+        MethodSpec("workspace.list", EmptyParams.model_validate, m.workspace_list),
     ]
     return {spec.name: spec for spec in specs}

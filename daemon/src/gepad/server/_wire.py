@@ -14,9 +14,13 @@ __all__ = [
     "MAX_FIELD_CHARS",
     "MAX_PROMPT_CHARS",
     "ApproveParams",
+    "AssistRunParams",
     "CompileResultFeedback",
     "Component",
     "CorrectionFeedback",
+    "DeliverDisableParams",
+    "DeliverEnableParams",
+    "DeliverStatusParams",
     "EmptyParams",
     "ExamplesListParams",
     "Feedback",
@@ -27,6 +31,7 @@ __all__ = [
     "RollbackParams",
     "SetParams",
     "SubscribeParams",
+    "WorkspaceParams",
     "parse_feedback",
 ]
 
@@ -114,6 +119,35 @@ class GenerationRecordParams(_Params):
     output: Text
     prompt_version: Version | None = None
     model: Short | None = None
+
+
+class DeliverEnableParams(_Params):
+    workspace: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
+    target: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    component: Component = "general"
+
+
+class DeliverDisableParams(_Params):
+    workspace: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
+    target: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class DeliverStatusParams(_Params):
+    workspace: Annotated[str, StringConstraints(min_length=1, max_length=4096)] | None = None
+
+
+class AssistRunParams(_Params):
+    component: Component = "general"
+    instruction: Annotated[str, StringConstraints(min_length=1, max_length=MAX_FIELD_CHARS)]
+    context: Text | None = None
+    file: Text | None = None
+    language: Short | None = None
+    workspace: Text | None = None
+
+
+class WorkspaceParams(_Params):
+    # An absolute folder path or a file:// URI (what a language server has as its root).
+    path: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
 
 
 class _FeedbackCommon(_Params):

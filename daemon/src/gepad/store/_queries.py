@@ -220,6 +220,18 @@ async def get_generation(conn: aiosqlite.Connection, generation_id: int) -> Gene
     return None if row is None else Generation(*row)
 
 
+async def generations_since(
+    conn: aiosqlite.Connection, since: float, limit: int
+) -> list[Generation]:
+    rows = await _rows(
+        conn,
+        f"SELECT {_GENERATION_COLUMNS} FROM generations WHERE created_at >= ? "
+        "ORDER BY created_at DESC, id DESC LIMIT ?",
+        (since, limit),
+    )
+    return [Generation(*row) for row in rows]
+
+
 # prompt versions and component state ----------------------------------------------------------
 
 

@@ -415,6 +415,14 @@ class Store:
         async with self._reading(tx) as conn:
             return await q.get_generation(conn, generation_id)
 
+    async def generations_since(
+        self, since: float, *, limit: int = 500, tx: Tx | None = None
+    ) -> list[Generation]:
+        """Generations recorded at or after `since` (epoch seconds), newest first."""
+        check_limit(limit)
+        async with self._reading(tx) as conn:
+            return await q.generations_since(conn, float(since), limit)
+
     # prompt versions ----------------------------------------------------------------------------
 
     async def insert_prompt_version(

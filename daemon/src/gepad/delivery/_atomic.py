@@ -1,0 +1,65 @@
+"""Writing a file so that a reader sees the old bytes or the new ones, never a mix."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+__all__ = ["ensure_dirs", "prune_dirs", "read_bytes", "write_atomic"]
+
+
+def read_bytes(path: Path) -> bytes | None:
+    """The file's bytes, or None when it does not exist."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def ensure_dirs(directory: Path) -> list[Path]:
+    """Create `directory` and missing parents; returns the ones created, outermost first."""
+    missing: list[Path] = []
+    current = directory
+    while not current.exists():
+        missing.append(current)
+        if current.parent == current:
+            break
+        current = current.parent
+    missing.reverse()
+    for folder in missing:
+        with contextlib.suppress(FileExistsError):
+            folder.mkdir()
+    return missing
+
+
+def prune_dirs(created: list[Path]) -> None:
+    """Remove the folders gepad created, innermost first, while they are empty."""
+    for folder in sorted(created, key=lambda p: len(p.parts), reverse=True):
+        try:
+            folder.rmdir()
+        except OSError:
+            return  # not empty (the user put something there) or gone: leave the rest
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Temp file in the same folder, then rename over `path`; keeps an existing file's mode.
+
+    No fsync: these files are regenerated from the store on the next swap, and readers only
+    need the rename's atomicity; an fsync per file would cost the 100 ms delivery budget.
+    """
+    try:
+        mode: int | None = path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        mode = None
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".gepad-tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, mode if mode is not None else 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

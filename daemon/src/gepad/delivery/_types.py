@@ -1,0 +1,105 @@
+"""Values shared by the delivery targets: what is written, what was written, what happened."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+__all__ = [
+    "FileKind",
+    "FileRecord",
+    "RenderContext",
+    "WriteResult",
+    "header_line",
+    "same_text",
+    "sha256",
+]
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def same_text(a: str, b: str) -> bool:
+    """Equal as prompts: line endings and surrounding blank space do not count."""
+    return a.replace("\r\n", "\n").strip() == b.replace("\r\n", "\n").strip()
+
+
+def header_line(component: str, version: int) -> str:
+    return (
+        f'<!-- gepad: prompt "{component}" v{version}. '
+        "Edit freely: gepad keeps your text as a new prompt version. -->"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RenderContext:
+    """Everything a target needs to render its file."""
+
+    component: str
+    version: int
+    text: str
+    python: str  # the interpreter the Claude Code hook script runs with
+    gepad_home: str | None  # GEPAD_HOME of the daemon, so the hook finds it
+
+
+@dataclass(frozen=True, slots=True)
+class FileRecord:
+    """What gepad last wrote at one path (persisted in deliveries.json)."""
+
+    path: str
+    sha256: str  # of the part gepad owns: the whole file, or the marked section
+    created: bool  # gepad created the file, so disabling may delete it
+    created_dirs: tuple[str, ...] = ()
+    sep: str = ""  # the separator written before an appended section
+    version: int | None = None  # the prompt version written there
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "sha256": self.sha256,
+            "created": self.created,
+            "created_dirs": list(self.created_dirs),
+            "sep": self.sep,
+            "version": self.version,
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> FileRecord:
+        return cls(
+            path=str(raw["path"]),
+            sha256=str(raw["sha256"]),
+            created=bool(raw["created"]),
+            created_dirs=tuple(str(d) for d in raw.get("created_dirs", ())),
+            sep=str(raw.get("sep", "")),
+            version=raw.get("version"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """`record`: the new record (unchanged on conflict). `conflict`: the user edited gepad's
+    part; `user_text` is their prompt text when it can be adopted (None: not a prompt)."""
+
+    record: FileRecord | None
+    written: bool = False
+    conflict: bool = False
+    user_text: str | None = None
+    notes: tuple[str, ...] = field(default=())
+
+
+class FileKind(Protocol):
+    """One file a target writes: how to write it on a swap and how to take it back."""
+
+    prompt_bearing: bool
+
+    def check_enable(self, path: Path, record: FileRecord | None) -> None:
+        """Raise DeliveryConflictError if gepad must not take this path over."""
+
+    def write(self, path: Path, record: FileRecord | None, ctx: RenderContext) -> WriteResult: ...
+
+    def remove(self, path: Path, record: FileRecord) -> str:
+        """Take gepad's part back; returns 'removed', 'absent' or why it was kept."""
+        ...

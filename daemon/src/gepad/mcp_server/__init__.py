@@ -1,0 +1,12 @@
+"""`gepad mcp`: the Model Context Protocol server (stdio) in front of the daemon.
+
+Tools `get_prompt` and `record_feedback`, resource `gepad://prompt/{component}`, the prompt
+`gepad`, and change notifications on every prompt swap. It talks to the daemon through
+`gepad_client`, so it runs as its own process, started by the assistant.
+"""
+
+from ._backend import Backend
+from ._server import FEEDBACK_KINDS, PROMPT_NAME, GepadMcp, prompt_uri
+from ._stdio import serve_stdio
+
+__all__ = ["FEEDBACK_KINDS", "PROMPT_NAME", "Backend", "GepadMcp", "prompt_uri", "serve_stdio"]

@@ -1,0 +1,134 @@
+"""Delivery through a real daemon: the CLI, prompt.set rewriting files, conflicts, the hook."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from gepad_daemon_harness import Daemon, daemon_env, rpc, start
+
+
+@pytest.fixture
+def daemon(tmp_path: Path) -> Iterator[Daemon]:
+    home = tmp_path / "userhome"
+    home.mkdir()
+    d = start(tmp_path / "gepad", env={"HOME": str(home)})
+    try:
+        yield d
+    finally:
+        d.stop()
+
+
+def gepad(daemon: Daemon, *args: str) -> subprocess.CompletedProcess[str]:
+    env = daemon_env(daemon.home, {"HOME": str(daemon.home.parent / "userhome")})
+    return subprocess.run(
+        [sys.executable, "-m", "gepad.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+def wait_for(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met in time")
+        time.sleep(0.02)
+
+
+def test_cli_enable_swap_conflict_status_disable(daemon: Daemon, tmp_path: Path) -> None:
+    ws = tmp_path / "project"
+    ws.mkdir()
+    (ws / "AGENTS.md").write_bytes(b"# Mine\r\nKeep this.\r\n")
+    for target in ("agents-md", "cursor", "continue"):
+        done = gepad(daemon, "deliver", "enable", "--workspace", str(ws), "--target", target)
+        assert done.returncode == 0, done.stderr
+        assert f"to {target}" in done.stdout
+    agents = ws / "AGENTS.md"
+    assert agents.read_bytes().startswith(b"# Mine\r\nKeep this.\r\n")
+    continue_file = tmp_path / "userhome/.continue/rules/gepad.md"
+    assert continue_file.exists()
+
+    async def swap_and_edit() -> dict:  # type: ignore[type-arg]
+        async with rpc(daemon) as c:
+            await c.call("prompt.set", {"component": "general", "text": "Swapped in.\n"})
+            wait_for(lambda: b"Swapped in." in agents.read_bytes())
+            wait_for(lambda: "Swapped in." in (ws / ".cursor/rules/gepad.mdc").read_text())
+            wait_for(lambda: "Swapped in." in continue_file.read_text())
+            # The user edits inside the markers; the next swap must not overwrite it.
+            agents.write_bytes(agents.read_bytes().replace(b"Swapped in.", b"Hand edit."))
+            await c.call("prompt.set", {"component": "general", "text": "Second swap.\n"})
+            wait_for(lambda: "Hand edit." in (ws / ".cursor/rules/gepad.mdc").read_text())
+            return await c.call("prompt.history", {"component": "general", "limit": 3})
+
+    history = asyncio.run(swap_and_edit())
+    assert [v["source"] for v in history["versions"]] == ["user-edit", "user-edit", "user-edit"]
+    assert history["versions"][0]["text"] == "Hand edit.\n"
+    assert history["versions"][1]["text"] == "Second swap.\n"
+    assert agents.read_bytes().count(b"Hand edit.") == 1
+
+    status = gepad(daemon, "deliver", "status", "--workspace", str(ws), "--json")
+    assert status.returncode == 0, status.stderr
+    rows = {r["target"]: r for r in json.loads(status.stdout)["deliveries"]}
+    assert rows["agents-md"]["state"] == "conflict"
+    assert rows["agents-md"]["conflicts"][0]["version"] == history["versions"][0]["version"]
+    assert rows["cursor"]["state"] == "ok"
+    human = gepad(daemon, "deliver", "status", "--workspace", str(ws))
+    assert "was edited by hand; kept as v" in human.stdout
+
+    for target in ("agents-md", "cursor", "continue"):
+        done = gepad(daemon, "deliver", "disable", "--workspace", str(ws), "--target", target)
+        assert done.returncode == 0, done.stderr
+    assert agents.read_bytes() == b"# Mine\r\nKeep this.\r\n"
+    assert not (ws / ".cursor").exists() and not continue_file.exists()
+
+
+def test_cli_errors_are_clear(daemon: Daemon, tmp_path: Path) -> None:
+    bad = gepad(
+        daemon, "deliver", "enable", "--workspace", str(tmp_path / "nope"), "--target", "claude"
+    )
+    assert bad.returncode == 2 and "not an existing folder" in bad.stderr
+    off = gepad(daemon, "deliver", "disable", "--workspace", str(tmp_path), "--target", "claude")
+    assert off.returncode == 2 and "not enabled" in off.stderr
+    (tmp_path / ".clinerules").mkdir()
+    (tmp_path / ".clinerules/gepad.md").write_text("theirs")
+    clash = gepad(daemon, "deliver", "enable", "--workspace", str(tmp_path), "--target", "cline")
+    assert clash.returncode == 1 and "did not write it" in clash.stderr
+    assert (tmp_path / ".clinerules/gepad.md").read_text() == "theirs"
+
+
+def test_claude_hook_prints_the_current_prompt(daemon: Daemon, tmp_path: Path) -> None:
+    done = gepad(
+        daemon, "deliver", "enable", "--workspace", str(tmp_path), "--target", "claude-hook"
+    )
+    assert done.returncode == 0, done.stderr
+    settings = json.loads((tmp_path / ".claude/settings.json").read_text())
+    command = settings["hooks"]["SessionStart"][0]["hooks"][0]["command"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GEPAD_")}
+    env["CLAUDE_PROJECT_DIR"] = str(tmp_path)
+    # Claude Code runs the command through a shell, with the hook input on stdin.
+    run = subprocess.run(
+        command,
+        shell=True,
+        input=json.dumps({"hook_event_name": "SessionStart", "source": "startup"}),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=30,
+    )
+    assert run.returncode == 0, run.stderr
+    output = json.loads(run.stdout)
+    assert output["hookSpecificOutput"]["hookEventName"] == "SessionStart"
+    assert "careful coding assistant" in output["hookSpecificOutput"]["additionalContext"]
+    daemon.stop()
+    down = subprocess.run(command, shell=True, capture_output=True, text=True, env=env, timeout=30)
+    assert down.returncode == 0 and down.stdout == "" and "no prompt added" in down.stderr
