@@ -103,6 +103,10 @@ class ComponentOptimizer:
                 {self.component: seed_text}, seed=self._seed, now=self._clock(), config=self._config
             )
             await self._store.save_engine_state(None, self.component, self._engine.to_json())
+        current = self._prompts.current(self.component)
+        if current.source == "user-edit":
+            # An edit made while the optimizer was down (or lost in a crash) still seeds it.
+            self.add_user_edit(current.text)
         await self.sync_examples()
         await self._reconcile_best()
 
