@@ -91,6 +91,13 @@ def build_parser() -> argparse.ArgumentParser:
     service.set_defaults(handler="service")
     _add_kernel(commands)
     _add_deliver(commands)
+    workspace = commands.add_parser(
+        "workspace", help="folders watched for test and compiler reports (outcomes)"
+    )
+    workspace.add_argument("workspace_action", choices=("add", "remove", "list"))
+    workspace.add_argument("path", nargs="?", default=".", help="the folder (current folder)")
+    workspace.add_argument("--json", action="store_true", help="machine-readable output")
+    workspace.set_defaults(handler="workspace")
     mcp = commands.add_parser("mcp", help="serve the prompt and feedback tools over MCP (stdio)")
     mcp.set_defaults(handler="mcp")
     lsp = commands.add_parser("lsp", help="the language server for editors (LSP over stdio)")

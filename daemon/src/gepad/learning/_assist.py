@@ -53,7 +53,9 @@ def user_message(req: AssistRequest) -> str:
 
 def strip_fence(text: str) -> str:
     match = _FENCED.match(text)
-    return match.group("body") if match else text
+    if match is None or "```" in match.group("body"):
+        return text  # prose around the code, or several blocks: the answer as it is
+    return match.group("body")
 
 
 class AssistService:

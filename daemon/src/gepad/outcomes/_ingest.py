@@ -144,17 +144,19 @@ class OutcomeIngester:
         self._failures: dict[tuple[Path, str], _Failure] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._stats = _Stats()
+        # The watcher's blocking calls run in a worker thread, one at a time.
+        self._watch_lock = asyncio.Lock()
 
     # lifecycle ----------------------------------------------------------------------------------
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
-        self._watcher = WorkspaceWatcher(loop, self._on_event, self._on_appeared)
+        self._watcher = WorkspaceWatcher(loop, self._on_event)
         self._watcher.start()
         if self._registry_file is not None:
             self._registered = load_registered(self._registry_file)
         for root in self._roots():
-            self._watch(root)
+            await self._watch(root)
         self._tasks = [
             asyncio.create_task(self._worker(), name="gepad-outcomes-worker"),
             asyncio.create_task(self._rescan(), name="gepad-outcomes-rescan"),
@@ -188,19 +190,28 @@ class OutcomeIngester:
     def _roots(self) -> list[Path]:
         return list(dict.fromkeys([*self._config_ws, *self._registered]))
 
-    def _watch(self, root: Path) -> None:
-        assert self._watcher is not None
-        if self._watcher.add(root):
-            self._take_baseline(root)
-        else:
-            log.info("workspace %s does not exist (yet); it is watched once it does", root)
-
-    def _take_baseline(self, root: Path) -> None:
+    async def _watch(self, root: Path) -> None:
+        watcher = self._watcher
+        if watcher is None:
+            return
+        async with self._watch_lock:
+            if not await asyncio.to_thread(watcher.add, root):
+                log.info("workspace %s does not exist (yet); it is watched once it does", root)
+                return
+            baseline = await asyncio.to_thread(self._stat_reports, root)
         # Reports already there were written before gepad looked: not ingested unless they change.
+        self._baseline.update(baseline)
+
+    def _list_reports(self, root: Path) -> list[Path]:
+        return list(self._globs.walk(root))
+
+    def _stat_reports(self, root: Path) -> dict[Path, tuple[int, int]]:
+        found: dict[Path, tuple[int, int]] = {}
         for path in self._globs.walk(root):
             with contextlib.suppress(OSError):
                 st = path.stat()
-                self._baseline[path] = (st.st_size, st.st_mtime_ns)
+                found[path] = (st.st_size, st.st_mtime_ns)
+        return found
 
     def listing(self) -> dict[str, Any]:
         watcher = self._watcher
@@ -218,20 +229,19 @@ class OutcomeIngester:
             "ingest": self._stats.as_dict(),
         }
 
-    def add(self, path: str) -> dict[str, Any]:
+    async def add(self, path: str) -> dict[str, Any]:
         root = normalize_workspace(path)
-        if not root.is_dir():
+        if not await asyncio.to_thread(root.is_dir):
             raise WorkspaceError(f"workspace {str(root)!r} is not an existing folder")
         added = root not in self._roots()
         if added:
             self._registered.append(root)
-            self._save()
-            if self._watcher is not None:
-                self._watch(root)
+            await self._save()
+            await self._watch(root)
             log.info("workspace registered: %s", root)
         return {"path": str(root), "added": added, **self.listing()}
 
-    def remove(self, path: str) -> dict[str, Any]:
+    async def remove(self, path: str) -> dict[str, Any]:
         root = normalize_workspace(path)
         if root in self._config_ws:
             raise WorkspaceError(
@@ -240,19 +250,21 @@ class OutcomeIngester:
         removed = root in self._registered
         if removed:
             self._registered.remove(root)
-            self._save()
-            if self._watcher is not None:
-                self._watcher.remove(root)
+            await self._save()
+            watcher = self._watcher
+            if watcher is not None:
+                async with self._watch_lock:
+                    await asyncio.to_thread(watcher.remove, root)
             for pending in [p for p in self._timers if root in p.parents]:
                 self._timers.pop(pending).cancel()
             log.info("workspace removed: %s", root)
         return {"path": str(root), "removed": removed, **self.listing()}
 
-    def _save(self) -> None:
+    async def _save(self) -> None:
         if self._registry_file is None:
             return
         try:
-            save_registered(self._registry_file, self._registered)
+            await asyncio.to_thread(save_registered, self._registry_file, list(self._registered))
         except OSError as exc:
             # The watch itself works; only the next start would not know about it.
             log.warning("cannot save the workspace list to %s: %s", self._registry_file, exc)
@@ -269,9 +281,11 @@ class OutcomeIngester:
         if self._globs.matches(relative):
             self._arm(root, path, self._settings.debounce_s)
 
-    def _on_appeared(self, root: Path) -> None:
+    def _appeared(self, root: Path, paths: list[Path]) -> None:
         # A folder deleted and recreated: everything in it is new since we last looked.
-        for path in self._globs.walk(root):
+        if root not in self._roots():
+            return
+        for path in paths:
             self._baseline.pop(path, None)
             self._arm(root, path, self._settings.debounce_s)
 
@@ -291,11 +305,20 @@ class OutcomeIngester:
     async def _rescan(self) -> None:
         while True:
             await asyncio.sleep(self._settings.rescan_s)
-            if self._watcher is not None:
-                try:
-                    self._watcher.check()
-                except Exception:
-                    log.exception("checking the watched workspaces failed")
+            watcher = self._watcher
+            if watcher is None:
+                continue
+            try:
+                async with self._watch_lock:
+                    back = await asyncio.to_thread(watcher.check)
+                    found = [
+                        (root, await asyncio.to_thread(self._list_reports, root)) for root in back
+                    ]
+            except Exception:
+                log.exception("checking the watched workspaces failed")
+                continue
+            for root, paths in found:
+                self._appeared(root, paths)
 
     async def _worker(self) -> None:
         while True:
@@ -314,6 +337,29 @@ class OutcomeIngester:
 
     async def process(self, root: Path, path: Path) -> int:
         """Ingest one report now (no debounce); returns how many examples were created."""
+        read = await asyncio.to_thread(self._read, path)
+        if read is None:
+            return 0
+        signature, data = read
+        if self._baseline.pop(path, None) == signature:
+            self._baseline[path] = signature
+            return 0
+        digest = hashlib.sha256(data).hexdigest()
+        if self._seen.get(path) == digest:
+            return 0
+        fmt = report_format(path)
+        try:
+            outcomes = await asyncio.to_thread(_parse, fmt, data, str(path))
+        except ReportParseError as exc:
+            self._unparsed(root, path, digest, exc)
+            return 0
+        self._unparsed_since.pop(path, None)
+        self._seen[path] = digest
+        self._stats.reports += 1
+        return await self._record(root, path, fmt, outcomes)
+
+    def _read(self, path: Path) -> tuple[tuple[int, int], bytes] | None:
+        """(size, mtime) and content, or None when gone, too big or unreadable."""
         try:
             st = path.stat()
             if st.st_size > self._settings.max_report_bytes:
@@ -323,29 +369,13 @@ class OutcomeIngester:
                     st.st_size,
                     self._settings.max_report_bytes,
                 )
-                return 0
-            if self._baseline.get(path) == (st.st_size, st.st_mtime_ns):
-                return 0
-            data = path.read_bytes()
+                return None
+            return (st.st_size, st.st_mtime_ns), path.read_bytes()
         except (FileNotFoundError, NotADirectoryError):
-            return 0
+            return None
         except OSError as exc:
             log.warning("cannot read report %s: %s", path, exc)
-            return 0
-        self._baseline.pop(path, None)
-        digest = hashlib.sha256(data).hexdigest()
-        if self._seen.get(path) == digest:
-            return 0
-        fmt = report_format(path)
-        try:
-            outcomes = _parse(fmt, data, str(path))
-        except ReportParseError as exc:
-            self._unparsed(root, path, digest, exc)
-            return 0
-        self._unparsed_since.pop(path, None)
-        self._seen[path] = digest
-        self._stats.reports += 1
-        return await self._record(root, path, fmt, outcomes)
+            return None
 
     def _unparsed(self, root: Path, path: Path, digest: str, exc: ReportParseError) -> None:
         now = time.monotonic()

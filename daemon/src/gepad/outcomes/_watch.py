@@ -5,6 +5,9 @@ loop, where the ingester debounces it. A watch dies with its folder (inotify dro
 folder is deleted), so `check()` compares every workspace's (device, inode) with the one it
 watches and re-schedules when the folder is gone, back, or replaced; the caller runs it
 periodically.
+
+`add`, `remove` and `check` block (a recursive watch adds one inotify watch per folder): the
+ingester calls them in a worker thread, one at a time.
 """
 
 from __future__ import annotations
@@ -111,21 +114,19 @@ class WorkspaceWatcher:
     """One observer, one recursive watch per workspace folder.
 
     `on_path(root, path)` is called on the event loop for every created, modified, closed or
-    moved-in file under a watched folder, and `on_appeared(root)` when a folder's watch is
-    (re)established after it was missing, so the caller can scan what is already there.
+    moved-in file under a watched folder. `check()` returns the folders whose watch was
+    re-established after they were missing, so the caller can scan what is already there.
     """
 
     def __init__(
         self,
         loop: asyncio.AbstractEventLoop,
         on_path: Callable[[Path, Path], None],
-        on_appeared: Callable[[Path], None],
         *,
         observer_factory: Callable[[], BaseObserver] = Observer,
     ) -> None:
         self._loop = loop
         self._on_path = on_path
-        self._on_appeared = on_appeared
         self._observer = observer_factory()
         self._observer.daemon = True
         self._watched: dict[Path, _Watched] = {}
@@ -163,21 +164,21 @@ class WorkspaceWatcher:
         if entry is not None:
             self._unschedule(entry)
 
-    def check(self) -> None:
-        """Re-schedule every workspace whose folder vanished, came back or was replaced."""
-        for entry in list(self._watched.values()):
-            self._refresh(entry, initial=False)
+    def check(self) -> list[Path]:
+        """Re-schedule every workspace whose folder vanished, came back or was replaced;
+        returns the folders watched again."""
+        return [e.root for e in list(self._watched.values()) if self._refresh(e, initial=False)]
 
-    def _refresh(self, entry: _Watched, *, initial: bool) -> None:
+    def _refresh(self, entry: _Watched, *, initial: bool) -> bool:
         identity = _identity(entry.root)
         if identity == entry.identity and (identity is None or entry.watch is not None):
-            return
+            return False
         self._unschedule(entry)
         entry.identity = identity
         if identity is None:
             if not initial:
                 log.info("workspace %s is gone; watching for it to come back", entry.root)
-            return
+            return False
         handler = _Handler(self._deliver, entry.root)
         try:
             entry.watch = self._observer.schedule(handler, str(entry.root), recursive=True)
@@ -185,10 +186,10 @@ class WorkspaceWatcher:
             # Gone again between the stat and the schedule, or out of inotify watches.
             log.warning("cannot watch %s: %s", entry.root, exc)
             entry.identity = None
-            return
+            return False
         if not initial:
             log.info("watching workspace %s again", entry.root)
-            self._on_appeared(entry.root)
+        return not initial
 
     def _unschedule(self, entry: _Watched) -> None:
         if entry.watch is None:

@@ -91,8 +91,8 @@ class DeliveryControl(Protocol):
 class WorkspaceControl(Protocol):
     """What the server needs of `gepad.outcomes.OutcomeIngester` (workspace registration)."""
 
-    def add(self, path: str) -> dict[str, Any]: ...
-    def remove(self, path: str) -> dict[str, Any]: ...
+    async def add(self, path: str) -> dict[str, Any]: ...
+    async def remove(self, path: str) -> dict[str, Any]: ...
     def listing(self) -> dict[str, Any]: ...
 
 
@@ -215,13 +215,13 @@ class _Methods:
 
     async def workspace_add(self, p: WorkspaceParams) -> dict[str, Any]:
         try:
-            return self._require_workspaces().add(p.path)
+            return await self._require_workspaces().add(p.path)
         except WorkspaceError as exc:
             raise RpcError(INVALID_PARAMS, f"invalid params: 'path': {exc}") from None
 
     async def workspace_remove(self, p: WorkspaceParams) -> dict[str, Any]:
         try:
-            return self._require_workspaces().remove(p.path)
+            return await self._require_workspaces().remove(p.path)
         except WorkspaceError as exc:
             raise RpcError(INVALID_PARAMS, f"invalid params: 'path': {exc}") from None
 
