@@ -225,6 +225,10 @@ class OptimizerRunner:
                 timed_out = True
             self._wake.clear()
             if self._paused:
+                # Paused by the user: nothing runs, not even a retry, until resume or run_now
+                # (both of which clear any pause-until anyway).
+                self._pause_until = 0.0
+                await self._abandon_retry()
                 continue
             if self._pause_until and self._clock() < self._pause_until:
                 continue
@@ -291,6 +295,18 @@ class OptimizerRunner:
                     await self._store.log_event(None, _RUN_ENDED, {"limits": limits})
                 except Exception:  # at worst the next start resumes a run with nothing left
                     log.exception("could not record the end of an optimizer run")
+
+    async def _abandon_retry(self) -> None:
+        """A failed run waiting to be retried ends when the user pauses the optimizer."""
+        if not self._run_limits:
+            return
+        limits, self._run_limits = self._run_limits, {}
+        self._force = False
+        self._forced_budget = None
+        try:
+            await self._store.log_event(None, _RUN_ENDED, {"limits": limits})
+        except Exception:  # at worst the next start resumes a run with nothing left
+            log.exception("could not record the end of an optimizer run")
 
     async def _unfinished_run(self) -> dict[str, int]:
         """The limits of a run that started and never ended (empty when there is none)."""
