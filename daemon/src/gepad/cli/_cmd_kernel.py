@@ -146,16 +146,21 @@ def _llm_pair() -> tuple[Any, Any]:
     return llm_writer(llm), llm_reflector(llm)
 
 
+def _progress(line: str) -> None:
+    sys.stderr.write(f"  {line}\n")
+
+
 async def _solve(args: argparse.Namespace) -> int:
     from gepad.errors import KernelSolveError, SimWriterError
     from gepad.kernel._solve import (
+        KERNEL_SEED_PROMPT,
         parse_budget,
         simulated_reflector,
         simulated_writer,
         solve,
     )
 
-    problems = []
+    problems: list[Any] = []
     for spec in args.problems:
         problem = resolve_problem(spec)
         if any(p.name == problem.name for p in problems):
@@ -187,8 +192,8 @@ async def _solve(args: argparse.Namespace) -> int:
             reflector=reflector,
             nvcc=nvcc,
             gpu=gpu,
-            progress=lambda line: sys.stderr.write(f"  {line}\n"),
-            **({"seed_prompt": seed_prompt} if seed_prompt else {}),
+            progress=_progress,
+            seed_prompt=seed_prompt or KERNEL_SEED_PROMPT,
         )
     except (KernelSolveError, SimWriterError) as exc:
         raise CliError(str(exc), EXIT_USAGE) from None

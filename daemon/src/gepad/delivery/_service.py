@@ -199,8 +199,8 @@ class DeliveryService:
                 log.error("delivery %s for %s: %s", d.target, d.workspace, item.error)
                 self._deliveries[d.key] = replace(d, error=item.error)
                 continue
-            records = tuple(r.record for r in item.results if r.record is not None)
-            d = replace(d, files=records, error=None, written_at=now)
+            written = tuple(r.record for r in item.results if r.record is not None)
+            d = replace(d, files=written, error=None, written_at=now)
             for result in item.results:
                 if result.conflict and result.user_text is not None and result.record is not None:
                     conflicts.append((d, result.record.path, result.user_text))

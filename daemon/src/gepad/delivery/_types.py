@@ -93,7 +93,10 @@ class WriteResult:
 class FileKind(Protocol):
     """One file a target writes: how to write it on a swap and how to take it back."""
 
-    prompt_bearing: bool
+    @property
+    def prompt_bearing(self) -> bool:
+        """Whether the file carries the prompt text (and so can hold a user's edit of it)."""
+        ...
 
     def check_enable(self, path: Path, record: FileRecord | None) -> None:
         """Raise DeliveryConflictError if gepad must not take this path over."""

@@ -121,7 +121,8 @@ def extract_source(text: str) -> str:
     if not blocks:
         return text.strip() + "\n"
     cuda = [b for lang, b in blocks if lang in ("cuda", "cu", "c++", "cpp", "c")]
-    return max(cuda or [b for _, b in blocks], key=len).strip() + "\n"
+    best: str = max(cuda or [b for _, b in blocks], key=len)
+    return best.strip() + "\n"
 
 
 async def simulated_writer(prompt: str, problem: KernelProblem) -> str:

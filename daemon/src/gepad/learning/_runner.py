@@ -132,9 +132,13 @@ class OptimizerRunner:
             # A daily budget spent before a restart still holds, and status must say so.
             await self._pause_if_over_budget()
             unfinished = await self._unfinished_run()
+            if unfinished is None:  # no run recorded: a request left outstanding tells
+                interrupted = any(self._interrupted(o) for o in self._optimizers.values())
+            else:  # a run that ended (paused, failed) is not resumed, outstanding request or not
+                interrupted = bool(unfinished)
             self._task = asyncio.create_task(self._loop(), name="gepad-optimizer")
             # A run interrupted by a crash or restart continues at once, with its own limits.
-            if unfinished or any(self._interrupted(o) for o in self._optimizers.values()):
+            if interrupted:
                 self._run_limits = unfinished or {}
                 self._force = True
                 self._wake.set()
@@ -305,14 +309,15 @@ class OptimizerRunner:
         self._forced_budget = None
         try:
             await self._store.log_event(None, _RUN_ENDED, {"limits": limits})
-        except Exception:  # at worst the next start resumes a run with nothing left
+        except Exception:  # at worst the next start resumes the abandoned run
             log.exception("could not record the end of an optimizer run")
 
-    async def _unfinished_run(self) -> dict[str, int]:
-        """The limits of a run that started and never ended (empty when there is none)."""
+    async def _unfinished_run(self) -> dict[str, int] | None:
+        """The limits of a run that started and never ended: empty when the last run ended,
+        None when no run was ever recorded."""
         started = await self._store.events(limit=1, kind=_RUN_STARTED)
         if not started:
-            return {}
+            return None
         ended = await self._store.events(limit=1, kind=_RUN_ENDED)
         if ended and ended[0].id > started[0].id:
             return {}
