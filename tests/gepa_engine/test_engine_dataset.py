@@ -110,3 +110,21 @@ def test_a_user_edit_enters_as_a_seed_and_can_become_best() -> None:
     assert engine.candidates[edit].origin == "user-edit"
     run(engine, world)
     assert engine.best.id == edit
+
+
+def test_unscored_results_are_asked_again_only_when_the_caller_says_so() -> None:
+    from gepa_engine import EvalOutcome, EvalResult
+
+    engine = Engine.start({COMPONENT: "seed"}, config=EngineConfig(holdout_fraction=0.0))
+    engine.add_examples(
+        [ExampleSpec("t", "train")] + [ExampleSpec(f"v{i}", "val") for i in range(4)]
+    )
+    req = engine.next_request()
+    assert isinstance(req, Evaluate)
+    engine.complete(req.id, EvalResult(tuple(EvalOutcome(e, None) for e in req.example_ids)))
+    assert engine.budget()["unscored_rollouts"] == 4
+    nxt = engine.next_request()
+    assert not (isinstance(nxt, Evaluate) and nxt.purpose in ("full", "backfill")), "no re-ask"
+    assert engine.retry_unscored() == 4
+    restored = Engine.from_json(engine.to_json(), config=EngineConfig(holdout_fraction=0.0))
+    assert restored.retry_unscored() == 0, "the marks were cleared in the state too"

@@ -280,6 +280,22 @@ class Engine:
             return []
         return [Event("examples_retired", s.iteration, None, {"examples": tuple(retired)})]
 
+    def retry_unscored(self) -> int:
+        """Ask again for every validation result that came back unscored.
+
+        Unscored examples are not re-asked within a run, so a broken judge cannot make the
+        engine spin; a caller calls this when the cause may be gone (the daemon: at the start
+        of each run). Returns how many (candidate, example) pairs will be asked again.
+        """
+        s = self._s
+        active = set(self.active_examples("val", "holdout"))
+        count = 0
+        for cid, marks in s.unscored.items():
+            self._covered[cid] = self._covered.get(cid, 0) - len(marks & active)
+            count += len(marks)
+        s.unscored.clear()
+        return count
+
     def add_seed_candidate(self, components: Mapping[str, str], now: float = 0.0) -> str:
         """A user's own prompt edit: it enters the pool and competes like any candidate."""
         if set(components) != set(self.best.components):
@@ -1060,7 +1076,11 @@ class Engine:
         """A new best must score higher on all validation examples both were run on, and must
         not fall behind on the held-out ones, which never steer selection or merging."""
         mc, mi, n = self.compare(challenger, incumbent, splits=("val", "holdout"))
-        if n == 0 or mc < mi:
+        if n == 0:
+            # An incumbent with no scored validation result at all (say its evaluation came
+            # back unscored during a judge outage) has no evidence; any scored challenger wins.
+            return self.mean_val(incumbent) is None and self.mean_val(challenger) is not None
+        if mc < mi:
             return False
         # On a tie, a descendant wins: it passed a gate by improving on training examples,
         # which is evidence the validation set could not show.

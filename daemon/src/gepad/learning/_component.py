@@ -113,6 +113,8 @@ class ComponentOptimizer:
     async def sync_examples(self) -> int:
         """Bring the engine's dataset in line with the store; returns how many were added."""
         engine = self._require()
+        # Results that came back unscored (a judge outage, say) are asked for again each run.
+        engine.retry_unscored()
         rows = await self._all_examples()
         active = {
             str(e.id): e for e in rows if e.component == self.component and e.kind in SCORED_KINDS
