@@ -192,3 +192,12 @@ async def test_runner_plumbing_up_to_the_missing_gpu() -> None:
     assert not run.ok and run.stage == "setup"
     assert "torch is not importable" in run.message or "torch sees no CUDA device" in run.message
     assert "failed at setup" in format_run_feedback(run)
+
+
+def test_an_object_without_its_launcher_earns_part_of_the_compiled_weight() -> None:
+    plain = kernel_score(static_ok=True, compiled=False, correct=None, speedup=None)
+    built = kernel_score(
+        static_ok=True, compiled=False, correct=None, speedup=None, object_built=True
+    )
+    linked = kernel_score(static_ok=True, compiled=True, correct=None, speedup=None)
+    assert plain < built < linked

@@ -31,6 +31,9 @@ from gepad.kernel._toolchain import CompileResult
 __all__ = ["KernelEvaluation", "evaluate_cuda", "kernel_score", "speed_term"]
 
 WEIGHTS = {"static": 0.25, "compiled": 0.25, "correct": 0.30, "speed": 0.20}
+# Of the "compiled" weight, what nvcc alone earns before the launcher is found exported: a fix
+# that gets past the compiler but not yet the linkage check is progress the search can see.
+OBJECT_SHARE = 0.4
 
 
 def speed_term(speedup: float | None) -> float:
@@ -43,15 +46,24 @@ def speed_term(speedup: float | None) -> float:
 
 
 def kernel_score(
-    *, static_ok: bool, compiled: bool, correct: bool | None, speedup: float | None
+    *,
+    static_ok: bool,
+    compiled: bool,
+    correct: bool | None,
+    speedup: float | None,
+    object_built: bool = False,
 ) -> float:
-    """The staged score; later stages count only when the earlier ones passed."""
+    """The staged score; later stages count only when the earlier ones passed.
+
+    `compiled` means nvcc succeeded *and* the launcher is exported; `object_built` alone (nvcc
+    succeeded, the launcher is missing) earns part of the compiled weight.
+    """
     score = 0.0
     if not static_ok:
         return score
     score += WEIGHTS["static"]
     if not compiled:
-        return score
+        return score + (WEIGHTS["compiled"] * OBJECT_SHARE if object_built else 0.0)
     score += WEIGHTS["compiled"]
     if not correct:
         return score
@@ -130,6 +142,7 @@ async def evaluate_cuda(
     score = kernel_score(
         static_ok=True,
         compiled=exported,
+        object_built=compiled.ok,
         correct=None if run is None else run.correct,
         speedup=None if run is None else run.speedup,
     )
