@@ -122,7 +122,11 @@ def _diff(component: str, a: int, b: int | None, as_json: bool) -> int:
         current = await c.get_prompt(component)
         wanted = [a, current["version"] if b is None else b]
         oldest = min(wanted)
-        limit = max(1, min(current["version"] - oldest + 1, _DIFF_HISTORY_LIMIT))
+        # History is newest first and holds versions above the current one (pending,
+        # rejected, held): size the request from the newest version, not the current one.
+        newest = await c.prompt_history(component, limit=1)
+        top = max([current["version"], *(v["version"] for v in newest["versions"])])
+        limit = max(1, min(top - oldest + 1, _DIFF_HISTORY_LIMIT))
         history = await c.prompt_history(component, limit=limit)
         texts = {v["version"]: v["text"] for v in history["versions"]}
         pending = current.get("pending")

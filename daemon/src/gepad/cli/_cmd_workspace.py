@@ -24,10 +24,12 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result)
         return EXIT_OK
-    where = result["path"]
+    # `workspace.list` names no single path: only add and remove answer with one.
     if action == "add":
+        where = result["path"]
         out(f"watching {where}" if result["added"] else f"already watched: {where}")
     elif action == "remove":
+        where = result["path"]
         out(f"removed {where}" if result["removed"] else f"not registered: {where}")
     _print(result)
     return EXIT_OK
