@@ -118,7 +118,7 @@ class Bridge:
         return f"{head}\n{body}"
 
     def _base(self, uri: str, doc: TextDocument, component: str) -> dict[str, Any]:
-        params: dict[str, Any] = {"component": component, "file": uri}
+        params: dict[str, Any] = {"component": component, "file": uri, "source": "lsp"}
         if doc.language_id:
             params["language"] = doc.language_id
         root = self._server.workspace.root_uri
@@ -198,6 +198,7 @@ class Bridge:
         if selected:
             context = _cap(f"Selection (your answer replaces it):\n{selected}\n\n{context}")
         params = {**self._base(uri, doc, component), "instruction": instruction}
+        params.pop("source")  # feedback only; assist.run records a generation
         params["context"] = context
         # Follows the user's typing while the model answers, so the edit lands where the
         # selection is by then.

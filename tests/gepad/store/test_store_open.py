@@ -148,13 +148,14 @@ async def test_bad_open_arguments_name_the_field(db_path: Path) -> None:
 async def test_migration_upgrades_an_older_file_in_order(db_path: Path) -> None:
     conn = await aiosqlite.connect(str(db_path), isolation_level=None)
     try:
-        assert await migrate(conn, db_path, MIGRATIONS) == 1
-        v2 = Migration(2, ("ALTER TABLE examples ADD COLUMN extra TEXT",))
-        assert await migrate(conn, db_path, (*MIGRATIONS, v2)) == 2
+        ours = len(MIGRATIONS)
+        assert await migrate(conn, db_path, MIGRATIONS) == ours
+        v2 = Migration(ours + 1, ("ALTER TABLE examples ADD COLUMN extra TEXT",))
+        assert await migrate(conn, db_path, (*MIGRATIONS, v2)) == ours + 1
         cols = [r[1] for r in await conn.execute_fetchall("PRAGMA table_info(examples)")]
         assert "extra" in cols
         # Running again is a no-op: each step re-reads the version under the write lock.
-        assert await migrate(conn, db_path, (*MIGRATIONS, v2)) == 2
+        assert await migrate(conn, db_path, (*MIGRATIONS, v2)) == ours + 1
     finally:
         await conn.close()
 
@@ -163,11 +164,12 @@ async def test_a_failing_migration_rolls_back_to_the_previous_version(db_path: P
     conn = await aiosqlite.connect(str(db_path), isolation_level=None)
     try:
         await migrate(conn, db_path, MIGRATIONS)
-        broken = Migration(2, ("CREATE TABLE half_done (x)", "THIS IS NOT SQL"))
+        ours = len(MIGRATIONS)
+        broken = Migration(ours + 1, ("CREATE TABLE half_done (x)", "THIS IS NOT SQL"))
         with pytest.raises(sqlite3.OperationalError):
             await migrate(conn, db_path, (*MIGRATIONS, broken))
         rows = await conn.execute_fetchall("PRAGMA user_version")
-        assert next(iter(rows))[0] == 1
+        assert next(iter(rows))[0] == ours
         tables = await conn.execute_fetchall(
             "SELECT name FROM sqlite_master WHERE name = 'half_done'"
         )

@@ -11,6 +11,7 @@ from gepad.cli._errors import EXIT_OK, EXIT_USAGE, CliError
 from gepad.cli._output import out, print_json
 from gepad.cli._parser import TEXT_FIELDS
 from gepad.cli._rpc import with_client
+from gepad_client import FeedbackResult, GepadClient
 
 __all__ = ["as_uri", "run"]
 
@@ -43,8 +44,17 @@ def run(args: argparse.Namespace) -> int:
         language=args.language,
         generation_id=args.generation_id,
         prompt_version=args.prompt_version,
+        source="cli",
     )
-    result = with_client(lambda c: c.submit_feedback(kind, **fields))
+
+
+    async def submit(c: GepadClient) -> FeedbackResult:
+        # Refuse an unknown component as every prompt command does (the daemon would keep
+        # the example under a component nothing learns from).
+        await c.get_prompt(args.component)
+        return await c.submit_feedback(kind, **fields)
+
+    result = with_client(submit)
     if args.json:
         print_json(result)
     elif result.get("duplicate"):

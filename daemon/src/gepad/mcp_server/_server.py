@@ -184,6 +184,7 @@ class GepadMcp:
                 kind = args.pop("kind", None)
                 if kind not in FEEDBACK_KINDS:
                     return _error(f"kind: must be one of {', '.join(FEEDBACK_KINDS)}")
+                args["source"] = "mcp"
                 result = await self._backend.submit_feedback(str(kind), **args)
                 word = "already recorded as" if result.get("duplicate") else "recorded as"
                 return _ok(f"{word} example #{result['example_id']}", result)

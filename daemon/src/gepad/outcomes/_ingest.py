@@ -521,6 +521,7 @@ def _linked_example(
         outcome=_outcome_json(outcome, path, fmt, True),
         generation_id=gen.id,
         prompt_version=gen.prompt_version,
+        source="outcome",
     )
 
 
@@ -532,4 +533,5 @@ def _unlinked_example(outcome: Outcome, root: Path, path: Path, fmt: ReportForma
         workspace=str(root),
         file=file,
         outcome=_outcome_json(outcome, path, fmt, False),
+        source="outcome",
     )

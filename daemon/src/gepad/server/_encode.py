@@ -65,6 +65,7 @@ def example_to_wire(example: Example) -> dict[str, Any]:
         "split": example.split,
         "retired": bool(example.retired),
         "created_at": example.created_at,
+        "source": example.source,
     }
 
 

@@ -330,6 +330,7 @@ def _new_example(p: Feedback) -> NewExample:
         outcome=outcome,
         generation_id=p.generation_id,
         prompt_version=p.prompt_version,
+        source=p.source,
     )
 
 

@@ -160,6 +160,8 @@ class _FeedbackCommon(_Params):
     output: Text | None = None
     generation_id: RowId | None = None
     prompt_version: Version | None = None
+    # Which client sent it (issue 14); capture sources are set by the daemon itself.
+    source: Literal["lsp", "cli", "mcp"] | None = None
 
 
 class ThumbsDownFeedback(_FeedbackCommon):

@@ -146,7 +146,23 @@ _V1: Final = (
     "CREATE INDEX events_by_kind ON events (kind, id)",
 )
 
-MIGRATIONS: Final[tuple[Migration, ...]] = (Migration(1, _V1),)
+# Capture (issue 14): where an example came from, and the capture sources' durable marks
+# (file offsets, processed commits, hunks seen, tracked generations), one row per key.
+_V2: Final = (
+    "ALTER TABLE examples ADD COLUMN source TEXT",
+    "CREATE INDEX examples_by_source ON examples (source, created_at)",
+    """
+    CREATE TABLE capture_marks (
+        source     TEXT NOT NULL,
+        key        TEXT NOT NULL,
+        value      TEXT NOT NULL,
+        updated_at REAL NOT NULL,
+        PRIMARY KEY (source, key)
+    )
+    """,
+)
+
+MIGRATIONS: Final[tuple[Migration, ...]] = (Migration(1, _V1), Migration(2, _V2))
 SCHEMA_VERSION: Final = MIGRATIONS[-1].version
 
 

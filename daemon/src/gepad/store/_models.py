@@ -30,6 +30,16 @@ PROMPT_SOURCES: Final[tuple[str, ...]] = ("seed", "optimizer", "user-edit", "rol
 PROMPT_STATUSES: Final[tuple[str, ...]] = ("current", "pending", "superseded", "rejected", "held")
 LLM_PURPOSES: Final[tuple[str, ...]] = ("task", "reflection", "merge", "judge", "assist")
 DEFAULT_COMPONENT: Final = "general"
+# Where an example came from (issue 14); None for examples stored before sources existed.
+EXAMPLE_SOURCES: Final[tuple[str, ...]] = (
+    "lsp",
+    "cli",
+    "mcp",
+    "claude-code",
+    "continue",
+    "git",
+    "outcome",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +63,7 @@ class NewExample:
     generation_id: int | None = None
     prompt_version: int | None = None
     split: str = "unassigned"
+    source: str | None = None  # one of EXAMPLE_SOURCES; not part of the content hash
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +85,7 @@ class Example:
     retired: bool
     created_at: float
     content_hash: str
+    source: str | None = None
 
     def outcome_data(self) -> Any:
         """The outcome parsed from its JSON text (None when there is none)."""
@@ -178,6 +190,16 @@ class LlmUsage:
     input_tokens: int
     output_tokens: int
     cost_usd: float
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureMark:
+    """One durable fact of a capture source: a file offset, a commit seen, a tracked span."""
+
+    source: str
+    key: str
+    value: Mapping[str, Any]
+    updated_at: float
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,7 @@ Row = Sequence[Any]
 
 _EXAMPLE_COLUMNS: Final = (
     "id, kind, component, workspace, file, language, context, output, corrected, comment, "
-    "outcome, generation_id, prompt_version, split, retired, created_at, content_hash"
+    "outcome, generation_id, prompt_version, split, retired, created_at, content_hash, source"
 )
 _GENERATION_COLUMNS: Final = (
     "id, component, workspace, file, language, instruction, context, output, prompt_version, "
@@ -79,6 +79,7 @@ def _example(row: Row) -> Example:
         retired=bool(row[14]),
         created_at=row[15],
         content_hash=row[16],
+        source=row[17],
     )
 
 
@@ -104,7 +105,8 @@ async def insert_example(conn: aiosqlite.Connection, prep: PreparedExample, now:
         conn,
         "INSERT INTO examples (kind, component, workspace, file, language, context, output, "
         "corrected, comment, outcome, generation_id, prompt_version, split, retired, created_at, "
-        "content_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?) RETURNING id",
+        "content_hash, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?) "
+        "RETURNING id",
         (
             ex.kind,
             ex.component,
@@ -121,6 +123,7 @@ async def insert_example(conn: aiosqlite.Connection, prep: PreparedExample, now:
             ex.split,
             now,
             prep.content_hash,
+            ex.source,
         ),
     )
     assert row is not None

@@ -42,12 +42,14 @@ import aiosqlite
 
 from gepad.errors import InvalidFieldError, StoreClosedError, StoreError
 
+from . import _capture_queries as cq
 from . import _queries as q
 from ._migrations import check_before_writing, migrate, preflight
 from ._models import (
     EXAMPLE_KINDS,
     SPLITS,
     AddResult,
+    CaptureMark,
     ComponentState,
     Event,
     Example,
@@ -322,6 +324,13 @@ class Store:
         gid = prep.ex.generation_id
         if gid is not None and not await q.generation_exists(conn, gid):
             raise InvalidFieldError("generation_id", f"no generation with id {gid}")
+        if gid is not None and prep.ex.kind in cq.IMPLICIT_KINDS:
+            # The same verdict on the same generation, seen by another capture path (the LSP
+            # on save, the file tracker), at any time: one example (docs/store.md).
+            ex = prep.ex
+            same = await cq.find_same_verdict(conn, ex.kind, gid, ex.corrected, ex.comment)
+            if same is not None:
+                return AddResult(example_id=same, created=False)
         return AddResult(example_id=await q.insert_example(conn, prep, now), created=True)
 
     async def add_example(self, ex: NewExample, *, tx: Tx | None = None) -> AddResult:
@@ -525,6 +534,43 @@ class Store:
                 now=self._clock(),
             )
         return state
+
+    # capture marks (issue 14) -------------------------------------------------------------------
+
+    async def capture_mark(
+        self, source: str, key: str, *, tx: Tx | None = None
+    ) -> CaptureMark | None:
+        async with self._reading(tx) as conn:
+            return await cq.get_mark(conn, source, key)
+
+    async def capture_marks(
+        self, source: str, prefix: str = "", *, limit: int = 10_000, tx: Tx | None = None
+    ) -> list[CaptureMark]:
+        """The marks of `source` whose key starts with `prefix`, oldest first."""
+        check_limit(limit)
+        async with self._reading(tx) as conn:
+            return await cq.list_marks(conn, source, prefix, limit)
+
+    async def put_capture_mark(
+        self, tx: Tx | None, source: str, key: str, value: Mapping[str, Any]
+    ) -> None:
+        check_nonempty("source", source, max_len=64)
+        check_nonempty("key", key, max_len=4096)
+        value_json = check_payload(value)
+        async with self._writing(tx) as conn:
+            await cq.put_mark(conn, source, key, value_json, self._clock())
+
+    async def delete_capture_mark(self, tx: Tx | None, source: str, key: str) -> bool:
+        async with self._writing(tx) as conn:
+            return await cq.delete_mark(conn, source, key)
+
+    async def count_examples_by_source(
+        self, since: float, *, tx: Tx | None = None
+    ) -> dict[str, int]:
+        """Examples created at or after `since`, by source ('' for those without one)."""
+        check_number("since", since)
+        async with self._reading(tx) as conn:
+            return await cq.count_by_source_since(conn, float(since))
 
     # engine state, llm calls, cache, events -----------------------------------------------------
 

@@ -18,6 +18,7 @@ from gepad.errors import InvalidFieldError
 
 from ._models import (
     EXAMPLE_KINDS,
+    EXAMPLE_SOURCES,
     LLM_PURPOSES,
     PROMPT_SOURCES,
     PROMPT_STATUSES,
@@ -132,6 +133,8 @@ def prepare_example(ex: object) -> PreparedExample:
     check_choice("kind", ex.kind, EXAMPLE_KINDS)
     check_component(ex.component)
     check_choice("split", ex.split, SPLITS)
+    if ex.source is not None:
+        check_choice("source", ex.source, EXAMPLE_SOURCES)
     for name in ("context", "output"):
         check_text(name, getattr(ex, name))
     for name in ("workspace", "file", "language", "corrected", "comment"):
