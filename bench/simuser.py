@@ -32,8 +32,10 @@ from gepad_sim import (
     Scenario,
     ScenarioError,
     check_runnable,
+    format_paired,
     format_table,
     load_scenario,
+    paired_diffs,
     resolve_optimizer,
     run_named,
     summarise,
@@ -66,6 +68,16 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--budget", type=int, default=600, help="rollouts per run (default 600)")
     parser.add_argument("--seeds", type=int, default=5, help="run seeds 0..K-1 (default 5)")
     parser.add_argument("--json", metavar="OUT", help="write the runs to this JSON file")
+    parser.add_argument(
+        "--online",
+        action="store_true",
+        help="online runs (realistic scenarios): data arrives during the run",
+    )
+    parser.add_argument(
+        "--baseline",
+        default="reference",
+        help="paired differences per seed are reported against this optimizer (default reference)",
+    )
     parser.add_argument(
         "--jobs",
         type=int,
@@ -147,7 +159,9 @@ def _progress(done: int, total: int, result: RunResult) -> None:
 Job = tuple[Scenario, str, int]
 
 
-def _run_all(jobs: Sequence[Job], budget: int, workers: int) -> tuple[list[RunResult], list[str]]:
+def _run_all(
+    jobs: Sequence[Job], budget: int, workers: int, online: bool = False
+) -> tuple[list[RunResult], list[str]]:
     """Run every job; results come back in job order whatever order they finish in."""
     results: dict[int, RunResult] = {}
     failures: list[str] = []
@@ -166,11 +180,13 @@ def _run_all(jobs: Sequence[Job], budget: int, workers: int) -> tuple[list[RunRe
 
     if workers == 1:
         for i, (scenario, optimizer, seed) in enumerate(jobs):
-            finished(i, partial(run_named, scenario, optimizer, seed=seed, budget=budget))
+            finished(
+                i, partial(run_named, scenario, optimizer, seed=seed, budget=budget, online=online)
+            )
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             futures: dict[Future[RunResult], int] = {
-                pool.submit(run_named, s, o, seed=k, budget=budget): i
+                pool.submit(run_named, s, o, seed=k, budget=budget, online=online): i
                 for i, (s, o, k) in enumerate(jobs)
             }
             for f in as_completed(futures):
@@ -196,9 +212,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         for optimizer in args.optimizer_names
         for seed in range(args.seeds)
     ]
-    results, failures = _run_all(jobs, args.budget, args.jobs)
+    results, failures = _run_all(jobs, args.budget, args.jobs, args.online)
     if results:
         print(format_table(summarise(results)))
+        for measure in ("test_score", "online_auc", "prequential"):
+            paired = paired_diffs(results, args.baseline, measure)
+            if paired:
+                print()
+                print(format_paired(paired))
     if args.json is not None:
         _write_json(args.json, results, failures)
     if failures:

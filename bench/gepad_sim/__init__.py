@@ -26,7 +26,15 @@ from gepad_sim._prompt import (
     over_specific_pattern,
     prompt_lines,
 )
-from gepad_sim._report import SummaryRow, format_table, r90_for_median, summarise
+from gepad_sim._report import (
+    PairedDiff,
+    SummaryRow,
+    format_paired,
+    format_table,
+    paired_diffs,
+    r90_for_median,
+    summarise,
+)
 from gepad_sim._scenario import (
     Rule,
     Scenario,
@@ -85,6 +93,7 @@ __all__ = [
     "MergePrompt",
     "Optimizer",
     "OptimizerUnavailableError",
+    "PairedDiff",
     "Record",
     "ReflectionPrompt",
     "Rule",
@@ -105,11 +114,13 @@ __all__ = [
     "TaskOutcome",
     "bind_address",
     "check_runnable",
+    "format_paired",
     "format_table",
     "judge_new_output",
     "load_scenario",
     "loads_scenario",
     "over_specific_line",
+    "paired_diffs",
     "over_specific_pattern",
     "overhead_scores",
     "parse_condense_prompt",

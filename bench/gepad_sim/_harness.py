@@ -9,13 +9,16 @@ afterwards, from the same random stream but outside the budget.
 from __future__ import annotations
 
 import math
+import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from gepad_sim._errors import ScenarioError, SimError
 from gepad_sim._lms import SimLMs
+from gepad_sim._online import Arrival, OnlineFeed
+from gepad_sim._realistic import RealisticLMs
 from gepad_sim._scenario import Scenario, Task
 from gepad_sim._split import split_tasks
 
@@ -26,9 +29,51 @@ __all__ = [
     "RunContext",
     "RunResult",
     "check_runnable",
+    "make_lms",
     "rollouts_to_threshold",
     "run_optimizer",
 ]
+
+
+def make_lms(scenario: Scenario, seed: int) -> SimLMs | RealisticLMs:
+    """The simulated LMs a scenario's `[sim] mode` selects."""
+    if scenario.mode == "realistic":
+        return RealisticLMs(scenario, seed)
+    return SimLMs(scenario, seed)
+
+
+class _ClockedLMs:
+    """The LMs as an online run's optimizer sees them: every rollout advances the clock."""
+
+    def __init__(self, inner: SimLMs | RealisticLMs, on_rollout: Callable[[], None]) -> None:
+        self._inner = inner
+        self._on_rollout = on_rollout
+
+    @property
+    def rollouts(self) -> int:
+        return self._inner.rollouts
+
+    @property
+    def reflection_calls(self) -> int:
+        return self._inner.reflection_calls
+
+    @property
+    def merge_calls(self) -> int:
+        return self._inner.merge_calls
+
+    def run_task(self, prompt: str, task: Task) -> Any:
+        outcome = self._inner.run_task(prompt, task)
+        self._on_rollout()
+        return outcome
+
+    def run_tasks(self, prompt: str, tasks: Any) -> list[Any]:
+        return [self.run_task(prompt, t) for t in tasks]
+
+    def reflect(self, text: str, records: Any) -> str:
+        return self._inner.reflect(text, records)
+
+    def merge(self, a: str, b: str) -> str:
+        return self._inner.merge(a, b)
 
 TEST_REPEATS = 5
 """How many times the held-out split is evaluated; the test score is the mean of all of them."""
@@ -48,6 +93,7 @@ class RunContext:
         "_best_prompt",
         "_best_val",
         "_curve",
+        "_feed",
         "budget",
         "lms",
         "scenario",
@@ -64,25 +110,63 @@ class RunContext:
         val: tuple[Task, ...],
         budget: int,
         seed: int,
-        lms: SimLMs,
+        lms: Any,
+        feed: OnlineFeed | None = None,
     ) -> None:
         self.scenario = scenario
         self.train = train
         self.val = val
         self.budget = budget
         self.seed = seed
-        self.lms = lms
+        self._feed = feed
+        self.lms = lms if feed is None else _ClockedLMs(lms, self._tick)
         self._curve: list[tuple[int, float]] = []
         self._best_prompt: str | None = None
         self._best_val: float | None = None
 
     @property
     def rollouts_used(self) -> int:
-        return self.lms.rollouts
+        return int(self.lms.rollouts)
+
+    @property
+    def online(self) -> bool:
+        """Whether data arrives during the run (`arrivals`, `advance`)."""
+        return self._feed is not None
+
+    @property
+    def clock(self) -> int:
+        """Rollouts used, plus those an idle optimizer let pass in an online run."""
+        return self.rollouts_used + (0 if self._feed is None else self._feed.skipped)
 
     @property
     def rollouts_left(self) -> int:
-        return max(0, self.budget - self.lms.rollouts)
+        return max(0, self.budget - self.rollouts_used)
+
+    def _current(self) -> str:
+        return self._best_prompt if self._best_prompt is not None else self.scenario.seed_prompt
+
+    def _tick(self) -> None:
+        if self._feed is not None:
+            self._feed.tick_curve(self.clock, self._current())
+
+    def arrivals(self) -> list[Arrival]:
+        """Tasks that arrived since the last call (always empty in a batch run).
+
+        Each is scored with the current best prompt before it is handed over (prequential).
+        """
+        if self._feed is None:
+            return []
+        return self._feed.tick(self.clock, self._current())
+
+    def advance(self) -> list[Arrival]:
+        """An idle optimizer waits for the next arrival: the clock moves, no budget is spent."""
+        if self._feed is None:
+            return []
+        wait = self._feed.time_to_next(self.clock)
+        if wait <= 0:
+            return []
+        self._feed.skipped += wait
+        return self.arrivals()
 
     @property
     def curve(self) -> tuple[tuple[int, float], ...]:
@@ -132,9 +216,20 @@ class RunResult:
     reflection_calls: int
     merge_calls: int
     seconds: float
+    # Online runs only: the held-out curve, its area, and the prequential mean.
+    heldout_curve: tuple[tuple[int, float], ...] = ()
+    online_auc: float | None = None
+    prequential: float | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        extra: dict[str, Any] = {}
+        if self.online_auc is not None:
+            extra = {
+                "online_auc": self.online_auc,
+                "prequential": self.prequential,
+                "heldout_curve": [[r, v] for r, v in self.heldout_curve],
+            }
+        return extra | {
             "scenario": self.scenario,
             "optimizer": self.optimizer,
             "seed": self.seed,
@@ -168,21 +263,52 @@ def rollouts_to_threshold(curve: tuple[tuple[int, float], ...], threshold: float
 
 
 def run_optimizer(
-    scenario: Scenario, optimizer: Optimizer, *, name: str, seed: int, budget: int
+    scenario: Scenario,
+    optimizer: Optimizer,
+    *,
+    name: str,
+    seed: int,
+    budget: int,
+    online: bool = False,
 ) -> RunResult:
-    """Run `optimizer` once on `scenario` with `seed` and a rollout `budget`."""
+    """Run `optimizer` once on `scenario` with `seed` and a rollout `budget`.
+
+    `online` (realistic scenarios only) starts with part of the data and feeds the rest in
+    during the run (`_online.py`).
+    """
     check_runnable(scenario)
     if budget < 0:
         raise SimError(f"budget must be >= 0, got {budget}")
     split = split_tasks(scenario.tasks, seed)
-    lms = SimLMs(scenario, seed)
+    lms = make_lms(scenario, seed)
+    train, val, feed = split.train, split.val, None
+    if online:
+        if not isinstance(lms, RealisticLMs) or scenario.realistic is None:
+            raise SimError(f"scenario {scenario.name!r}: online runs need [sim] mode = realistic")
+        params = scenario.realistic.params
+        sim = lms
+
+        def score(prompt: str, tasks: Sequence[Task], rng: random.Random) -> float:
+            return sim.score_with(rng, prompt, tasks)
+
+        feed, train, val = OnlineFeed.start(
+            split.train,
+            split.val,
+            split.test,
+            start=params.online_start,
+            every=params.online_every,
+            batch=params.online_batch,
+            score=score,
+            seed=seed,
+        )
     ctx = RunContext(
         scenario=replace(scenario, tasks=split.train + split.val),
-        train=split.train,
-        val=split.val,
+        train=train,
+        val=val,
         budget=budget,
         seed=seed,
         lms=lms,
+        feed=feed,
     )
     started = time.perf_counter()
     final = optimizer(ctx)
@@ -205,4 +331,19 @@ def run_optimizer(
         reflection_calls=lms.reflection_calls,
         merge_calls=lms.merge_calls,
         seconds=seconds,
+        **_online_fields(ctx, feed, budget),
     )
+
+
+def _online_fields(ctx: RunContext, feed: OnlineFeed | None, budget: int) -> dict[str, Any]:
+    if feed is None:
+        return {}
+    # The curve runs to the end of the budget: a finished optimizer keeps its best prompt.
+    feed.tick_curve(budget, ctx.best_prompt or ctx.scenario.seed_prompt)
+    return {
+        "heldout_curve": tuple(feed.curve),
+        "online_auc": feed.auc(budget),
+        "prequential": (
+            sum(feed.prequential) / len(feed.prequential) if feed.prequential else None
+        ),
+    }

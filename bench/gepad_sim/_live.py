@@ -45,6 +45,7 @@ class LiveSimServer:
     workdir: Path
     latency_ms: int = 0
     fault: str | None = None
+    extra_args: tuple[str, ...] = ()  # more simserver.py flags (the judge's biases, say)
     proc: subprocess.Popen[bytes] | None = None
     port: int = 0
 
@@ -58,6 +59,7 @@ class LiveSimServer:
         ]  # fmt: skip
         if self.fault:
             cmd += ["--fault", self.fault]
+        cmd += list(self.extra_args)
         self.proc = subprocess.Popen(
             cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
         )

@@ -87,8 +87,15 @@ def resolve_optimizer(name: str) -> Optimizer:
     raise OptimizerUnavailableError(f"unknown optimizer {name!r} (known: {known})")
 
 
-def run_named(scenario: Scenario, optimizer: str, *, seed: int, budget: int) -> RunResult:
+def run_named(
+    scenario: Scenario, optimizer: str, *, seed: int, budget: int, online: bool = False
+) -> RunResult:
     """Resolve `optimizer` by name and run it once (picklable entry point for worker processes)."""
     return run_optimizer(
-        scenario, resolve_optimizer(optimizer), name=optimizer, seed=seed, budget=budget
+        scenario,
+        resolve_optimizer(optimizer),
+        name=optimizer,
+        seed=seed,
+        budget=budget,
+        online=online,
     )

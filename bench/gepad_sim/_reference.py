@@ -31,6 +31,10 @@ from gepad_sim._scenario import Task
 
 __all__ = ["COMPONENT", "SimGEPAAdapter", "run_reference"]
 
+# Online, gepa cannot grow its data: it is restarted from its best so far on the data so far,
+# each time new examples arrived, after at least this many rollouts (and two validation passes).
+_MIN_SEGMENT = 40
+
 _log = logging.getLogger(__name__)
 
 COMPONENT = "prompt"
@@ -52,9 +56,9 @@ class _Trajectory:
 class SimGEPAAdapter:
     """A `gepa.GEPAAdapter` whose task and reflection LMs are the simulated ones."""
 
-    def __init__(self, ctx: RunContext) -> None:
+    def __init__(self, ctx: RunContext, val: Sequence[Task] | None = None) -> None:
         self._ctx = ctx
-        self._val_ids = frozenset(t.id for t in ctx.val)
+        self._val_ids = frozenset(t.id for t in (ctx.val if val is None else val))
         self._best_val = float("-inf")
 
     def evaluate(
@@ -117,24 +121,53 @@ class SimGEPAAdapter:
         return new_texts
 
 
-def run_reference(ctx: RunContext) -> str:
-    """Optimise with `gepa.optimize` under the run's budget and seed; return gepa's best prompt."""
-    adapter = SimGEPAAdapter(ctx)
+def _optimize(
+    ctx: RunContext, seed_prompt: str, train: list[Task], val: list[Task], budget: int, seed: int
+) -> str:
+    adapter = SimGEPAAdapter(ctx, val)
     result: GEPAResult[str, int] = optimize(
-        seed_candidate={COMPONENT: ctx.scenario.seed_prompt},
-        trainset=list(ctx.train),
-        valset=list(ctx.val),
+        seed_candidate={COMPONENT: seed_prompt},
+        trainset=train,
+        valset=val,
         # Structurally a GEPAAdapter; mypy cannot match a method to the protocol's attribute.
         adapter=adapter,  # type: ignore[arg-type]
-        max_metric_calls=ctx.budget,
+        max_metric_calls=budget,
         logger=_QuietLogger(),
         run_dir=None,
-        seed=ctx.seed,
+        seed=seed,
         display_progress_bar=False,
         raise_on_exception=True,
     )
     best = result.best_candidate
-    prompt = best[COMPONENT] if isinstance(best, dict) else best
+    return best[COMPONENT] if isinstance(best, dict) else best
+
+
+def _run_online(ctx: RunContext) -> str:
+    prompt = ctx.scenario.seed_prompt
+    train, val = list(ctx.train), list(ctx.val)
+    restart = 0
+    while ctx.rollouts_left > 0:
+        segment = min(ctx.rollouts_left, max(_MIN_SEGMENT, 2 * len(val)))
+        before = ctx.rollouts_used
+        prompt = _optimize(ctx, prompt, train, val, segment, ctx.seed + restart)
+        restart += 1
+        arrived = ctx.arrivals()
+        if not arrived and ctx.rollouts_used == before:
+            arrived = ctx.advance()
+            if not arrived:
+                break
+        for a in arrived:
+            (train if a.split == "train" else val).append(a.task)
+    return prompt
+
+
+def run_reference(ctx: RunContext) -> str:
+    """Optimise with `gepa.optimize` under the run's budget and seed; return gepa's best prompt."""
+    if ctx.online:
+        return _run_online(ctx)
+    prompt = _optimize(
+        ctx, ctx.scenario.seed_prompt, list(ctx.train), list(ctx.val), ctx.budget, ctx.seed
+    )
     if ctx.best_prompt is not None and prompt != ctx.best_prompt:
         # Both pick the first program with the highest full-valset mean; a mismatch means the
         # curve and the test score would describe different prompts.

@@ -8,7 +8,15 @@ from dataclasses import dataclass
 
 from gepad_sim._harness import RunResult
 
-__all__ = ["SummaryRow", "format_table", "r90_for_median", "summarise"]
+__all__ = [
+    "PairedDiff",
+    "SummaryRow",
+    "format_paired",
+    "format_table",
+    "paired_diffs",
+    "r90_for_median",
+    "summarise",
+]
 
 
 def r90_for_median(r90: int | None, budget: int) -> int:
@@ -97,3 +105,66 @@ def format_table(rows: Sequence[SummaryRow]) -> str:
         f"medians count 'never' as budget + 1 (budget {', '.join(map(str, budgets))})"
     )
     return "\n".join([*lines, "", note])
+
+
+@dataclass(frozen=True, slots=True)
+class PairedDiff:
+    """`optimizer` minus `baseline` on `measure`, paired by seed."""
+
+    scenario: str
+    optimizer: str
+    baseline: str
+    measure: str
+    diffs: tuple[float, ...]
+
+    @property
+    def mean(self) -> float:
+        return statistics.fmean(self.diffs)
+
+    @property
+    def stderr(self) -> float:
+        n = len(self.diffs)
+        return statistics.stdev(self.diffs) / n**0.5 if n > 1 else 0.0
+
+    def counts(self, tie: float = 1e-9) -> tuple[int, int, int]:
+        wins = sum(1 for d in self.diffs if d > tie)
+        losses = sum(1 for d in self.diffs if d < -tie)
+        return wins, len(self.diffs) - wins - losses, losses
+
+
+def _measure(r: RunResult, measure: str) -> float | None:
+    value = getattr(r, measure)
+    return None if value is None else float(value)
+
+
+def paired_diffs(
+    results: Iterable[RunResult], baseline: str, measure: str = "test_score"
+) -> list[PairedDiff]:
+    """Per scenario and optimizer, the per-seed differences against `baseline`."""
+    by_key: dict[tuple[str, str], dict[int, float]] = {}
+    for r in results:
+        v = _measure(r, measure)
+        if v is not None:
+            by_key.setdefault((r.scenario, r.optimizer), {})[r.seed] = v
+    out: list[PairedDiff] = []
+    for (scenario, optimizer), scores in by_key.items():
+        base = by_key.get((scenario, baseline))
+        if optimizer == baseline or base is None:
+            continue
+        seeds = sorted(set(scores) & set(base))
+        if seeds:
+            diffs = tuple(scores[k] - base[k] for k in seeds)
+            out.append(PairedDiff(scenario, optimizer, baseline, measure, diffs))
+    return out
+
+
+def format_paired(rows: Sequence[PairedDiff]) -> str:
+    """One line per row: mean difference +- standard error, wins/ties/losses over seeds."""
+    lines = []
+    for row in rows:
+        w, t, lo = row.counts()
+        lines.append(
+            f"{row.scenario}  {row.optimizer} - {row.baseline}  {row.measure}: "
+            f"{row.mean:+.3f} +- {row.stderr:.3f}  (W/T/L {w}/{t}/{lo}, {len(row.diffs)} seeds)"
+        )
+    return "\n".join(lines)

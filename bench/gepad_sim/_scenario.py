@@ -17,6 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from gepad_sim._errors import ScenarioError
+from gepad_sim._realistic_spec import (
+    REALISTIC_RULE_KEYS,
+    REALISTIC_SIM_KEYS,
+    REALISTIC_TASK_KEYS,
+    REALISTIC_TOP_KEYS,
+    RealisticSpec,
+    parse_realistic,
+)
 
 __all__ = [
     "Rule",
@@ -86,14 +94,17 @@ class Scenario:
     rules: tuple[Rule, ...]
     tasks: tuple[Task, ...]
     source: str = "<string>"
+    # "v1" (the original user) or "realistic" (`_realistic.py`); `realistic` holds its extras.
+    mode: str = "v1"
+    realistic: RealisticSpec | None = None
 
 
-_TOP_KEYS = frozenset({"name", "seed_prompt", "sim", "rules", "tasks"})
-_RULE_KEYS = frozenset({"id", "statement", "triggers", "feedback"})
-_TASK_KEYS = frozenset({"id", "input", "rules"})
+_TOP_KEYS = frozenset({"name", "seed_prompt", "sim", "rules", "tasks", *REALISTIC_TOP_KEYS})
+_RULE_KEYS = frozenset({"id", "statement", "triggers", "feedback", *REALISTIC_RULE_KEYS})
+_TASK_KEYS = frozenset({"id", "input", "rules", *REALISTIC_TASK_KEYS})
 _PROB_KEYS = ("extract_prob", "distractor_prob", "forget_prob", "comply_noise")
 _PENALTY_KEYS = ("line_penalty", "overfit_penalty")
-_SIM_KEYS = frozenset({*_PROB_KEYS, *_PENALTY_KEYS, "max_useful_lines"})
+_SIM_KEYS = frozenset({*_PROB_KEYS, *_PENALTY_KEYS, "max_useful_lines", *REALISTIC_SIM_KEYS})
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -130,12 +141,20 @@ def parse_scenario(data: Mapping[str, Any], source: str = "<string>") -> Scenari
     rules = _parse_rules(data.get("rules"), problems)
     rule_ids = {r.id for r in rules}
     tasks = _parse_tasks(data.get("tasks"), rule_ids, problems)
+    mode, realistic = parse_realistic(data, rule_ids, problems)
 
     if problems:
         raise ScenarioError(source, problems)
     assert name is not None and seed_prompt is not None and sim is not None
     return Scenario(
-        name=name, seed_prompt=seed_prompt, sim=sim, rules=rules, tasks=tasks, source=source
+        name=name,
+        seed_prompt=seed_prompt,
+        sim=sim,
+        rules=rules,
+        tasks=tasks,
+        source=source,
+        mode=mode,
+        realistic=realistic if mode == "realistic" else None,
     )
 
 

@@ -2,12 +2,15 @@
 
 The daemon talks to it through litellm's real `openai/` path, so retries, timeouts, error
 mapping and parsing are exercised for real; the model name picks the role (`sim-task`,
-`sim-reflect`, `sim-merge`, `sim-judge`) and one `SimLMs` (one seeded random stream) answers all
-of them. Fault modes and latency are set at start or at runtime through `POST /control`.
+`sim-reflect`, `sim-merge`, `sim-judge`) and one scenario's simulated LMs answer all of them.
+Each answer's randomness comes from the request itself (seed, role, messages and an occurrence
+counter per identical request: `SimRoles`), never from the order requests arrive in, so a run is
+reproducible however its calls overlap. Fault modes, latency and the judge's biases
+(`JudgeBias`: error, position and length bias) are set at start or through `POST /control`.
 
 Requests that get a fault never reach the simulated LMs: a 429, a 500, garbage or a truncated
-answer draws nothing from the random stream and counts no rollout, so once a fault clears the
-stream goes on exactly as if the faulted calls had never been made. A `slow` request that
+answer counts no rollout and no occurrence, so once a fault clears the run goes on exactly as if
+the faulted calls had never been made. A `slow` request that
 outlives its sleep (30 s by default) is then answered normally; one whose client gave up is
 cancelled and draws nothing.
 
@@ -36,6 +39,7 @@ from typing import Any, Final, get_args
 from aiohttp import web
 
 from gepad_sim._errors import SimError
+from gepad_sim._server_judge import JudgeBias
 from gepad_sim._scenario import Scenario
 from gepad_sim._server_roles import (
     MODEL_ROLES,
@@ -106,6 +110,7 @@ class SimServerConfig:
     fault_roles: tuple[Role, ...] | None = None
     slow_s: float = SLOW_SECONDS
     received_keep: int = 256
+    judge_bias: JudgeBias = JudgeBias()
 
 
 def bind_address(host: str) -> str:
@@ -172,6 +177,20 @@ def _check_latency(value: object) -> float:
     return float(value)
 
 
+def _check_judge(value: object) -> JudgeBias:
+    """A judge bias from `POST /control`'s `judge` object; raises SimServerError when bad."""
+    if not isinstance(value, dict):
+        raise SimServerError("judge: must be an object of error_prob, position_bias, length_bias")
+    known = {"error_prob", "position_bias", "length_bias"}
+    unknown = sorted(set(value) - known)
+    if unknown:
+        raise SimServerError(f"judge: unknown key(s) {unknown!r} (known: {', '.join(sorted(known))})")
+    try:
+        return JudgeBias(**value)
+    except SimError as exc:
+        raise SimServerError(str(exc)) from None
+
+
 class _Fault:
     """The current fault and how many more requests it applies to."""
 
@@ -214,7 +233,7 @@ class SimServer:
         self._initial_fault = (fault, count, roles)
         self._latency_s = self._initial_latency / 1000
         self._fault = _Fault()
-        self._roles = SimRoles(config.scenario, config.seed)
+        self._roles = SimRoles(config.scenario, config.seed, config.judge_bias)
         self._seed = config.seed
         self._junk = random.Random(f"garbage-{config.seed}")
         self._received: deque[dict[str, Any]] = deque(maxlen=max(1, config.received_keep))
@@ -315,7 +334,7 @@ class SimServer:
         """A fresh random stream (same seed unless given), cleared counts, log and fault, and
         the latency the server started with. A refuse period under way runs to its end."""
         self._seed = self._config.seed if seed is None else seed
-        self._roles = SimRoles(self._config.scenario, self._seed)
+        self._roles = SimRoles(self._config.scenario, self._seed, self._config.judge_bias)
         self._junk = random.Random(f"garbage-{self._seed}")
         self._received.clear()
         for counter in (self._counts, self._by_role, self._by_status, self._faults):
@@ -340,6 +359,7 @@ class SimServer:
             "faults_injected": {mode: self._faults[mode] for mode in FAULT_MODES},
             "cancelled": self._counts["cancelled"],
             "latency_ms": self._latency_s * 1000,
+            "judge": self._roles.judge_bias.to_json(),
             **self._fault.to_json(),
         }
 
@@ -482,7 +502,9 @@ class SimServer:
                 await asyncio.sleep(self._config.slow_s)
             else:
                 return await self._faulted(fault, role, chat, seq)
-        answer = self._roles.answer(role, chat.system, chat.user)
+        answer = self._roles.answer(
+            role, chat.system, chat.user, messages=chat.messages, temperature=chat.temperature
+        )
         self._count(role, answer)
         await self._delay()
         return self._completion(seq, chat, answer.text, "stop")
@@ -588,9 +610,10 @@ class SimServer:
     async def _control(self, request: web.Request) -> web.Response:
         try:
             body = await self._json_object(
-                request, frozenset({"fault", "count", "latency_ms", "roles"})
+                request, frozenset({"fault", "count", "latency_ms", "roles", "judge"})
             )
             latency = _check_latency(body["latency_ms"]) if "latency_ms" in body else None
+            bias = _check_judge(body["judge"]) if "judge" in body else None
             checked = (
                 _check_fault(body.get("fault"), body.get("count"), body.get("roles"))
                 if "fault" in body or "count" in body or "roles" in body
@@ -604,9 +627,15 @@ class SimServer:
             )
         if latency is not None:
             self._latency_s = latency / 1000
+        if bias is not None:
+            self._roles.set_judge_bias(bias)
         if checked is not None:
             await self._apply_fault(*checked, keep=request.protocol)
-        state: Mapping[str, Any] = {**self._fault.to_json(), "latency_ms": self._latency_s * 1000}
+        state: Mapping[str, Any] = {
+            **self._fault.to_json(),
+            "latency_ms": self._latency_s * 1000,
+            "judge": self._roles.judge_bias.to_json(),
+        }
         if checked is None or checked[0] != "refuse":
             return web.json_response(state)
         response = web.json_response({**state, "fault": "refuse", "remaining": checked[1]})

@@ -9,12 +9,15 @@ them: new instructions inside one ``` block, judge verdicts as a JSON object.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import random
 import re
 import string
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from gepa_engine._templates import (
     CONDENSE_TEMPLATE,
@@ -22,8 +25,22 @@ from gepa_engine._templates import (
     RECORD_TEMPLATE,
     REFLECTION_TEMPLATE,
 )
+from gepad_sim._harness import make_lms
 from gepad_sim._lms import Record, SimLMs
-from gepad_sim._scenario import Rule, Scenario, Task
+from gepad_sim._realistic import RealisticLMs
+from gepad_sim._scenario import Scenario, Task
+from gepad_sim._server_judge import (
+    JUDGE_AVOIDS_ALL,
+    JUDGE_NEW_OUTPUT,
+    JUDGE_USER_SECTIONS,
+    JudgeBias,
+    JudgeVerdict,
+    SimJudge,
+    followed_ids,
+    judge_new_output,
+    parse_judge_sections,
+    v1_reader,
+)
 
 __all__ = [
     "APOLOGY",
@@ -33,6 +50,7 @@ __all__ = [
     "MODEL_ROLES",
     "UNKNOWN_TASK_OUTPUT",
     "CondensePrompt",
+    "JudgeBias",
     "JudgeVerdict",
     "MergePrompt",
     "ReflectionPrompt",
@@ -46,6 +64,7 @@ __all__ = [
     "parse_judge_sections",
     "parse_merge_prompt",
     "parse_reflection_prompt",
+    "request_rng",
     "role_for_model",
 ]
 
@@ -65,22 +84,6 @@ UNKNOWN_TASK_OUTPUT = "followed: none; missed: none"
 APOLOGY = "I'm sorry, I could not make sense of that request, so I have no new instructions."
 """What reflect and merge answer to a prompt they cannot parse: no ``` block, so the engine
 rejects it as a proposal."""
-
-JUDGE_USER_SECTIONS = (
-    "User's complaint",
-    "User's correction",
-    "Failure message",
-    "User's comment",
-)
-"""Judge-prompt headings whose text carries the user's own words."""
-
-JUDGE_NEW_OUTPUT = "New output"
-"""The judge-prompt heading of the output being judged (required)."""
-
-JUDGE_AVOIDS_ALL = "The new output avoids everything the user complained about."
-
-_FOLLOWED = re.compile(r"followed:[ \t]*([^;\n]*)")
-_HEADING = re.compile(r"^## (.*?)[ \t]*$")
 
 
 # -- template parsing ---------------------------------------------------------------------------
@@ -225,92 +228,7 @@ def instruction_block(text: str) -> str:
     return f"```\n{text}\n```"
 
 
-# -- judge --------------------------------------------------------------------------------------
-
-
-def parse_judge_sections(text: str) -> dict[str, str]:
-    """`## Heading` → the text under it, up to the next `## ` heading (stripped).
-
-    A heading given twice keeps both texts, joined by a newline.
-    """
-    sections: dict[str, list[str]] = {}
-    current: list[str] | None = None
-    for line in text.splitlines():
-        m = _HEADING.match(line)
-        if m is not None:
-            current = sections.setdefault(m.group(1), [])
-            if current:
-                current.append("\n")
-            continue
-        if current is not None:
-            current.append(line + "\n")
-    return {title: "".join(lines).strip() for title, lines in sections.items()}
-
-
-def followed_ids(output: str) -> tuple[str, ...]:
-    """The rule ids after `followed:` in a task output (`none` means no rule)."""
-    m = _FOLLOWED.search(output)
-    if m is None:
-        return ()
-    ids = (part.strip() for part in m.group(1).split(","))
-    return tuple(i for i in ids if i and i != "none")
-
-
-def _squash(text: str) -> str:
-    # Wrapping or indentation added on the way must not hide the user's words.
-    return " ".join(text.split())
-
-
-@dataclass(frozen=True, slots=True)
-class JudgeVerdict:
-    verdict: Literal["pass", "fail"]
-    score: float
-    explanation: str
-    complained: tuple[str, ...]
-    followed: tuple[str, ...]
-    has_output: bool = True
-
-    def to_json(self) -> str:
-        return json.dumps(
-            {"verdict": self.verdict, "score": self.score, "explanation": self.explanation}
-        )
-
-
-def judge_new_output(rules: Sequence[Rule], prompt: str) -> JudgeVerdict:
-    """The sim judge: does the new output follow every rule the user complained about?"""
-    sections = parse_judge_sections(prompt)
-    new_output = sections.get(JUDGE_NEW_OUTPUT)
-    if new_output is None:
-        return JudgeVerdict(
-            verdict="fail",
-            score=0.0,
-            explanation=f"The request has no '## {JUDGE_NEW_OUTPUT}' section, so there is "
-            "nothing to judge.",
-            complained=(),
-            followed=(),
-            has_output=False,
-        )
-    user_text = [_squash(sections[h]) for h in JUDGE_USER_SECTIONS if h in sections]
-    complained = tuple(
-        r.id for r in rules if any(_squash(r.feedback) in text for text in user_text)
-    )
-    followed = followed_ids(new_output)
-    if not complained:
-        return JudgeVerdict("pass", 1.0, JUDGE_AVOIDS_ALL, complained, followed)
-    kept = [rid for rid in complained if rid in followed]
-    score = len(kept) / len(complained)
-    by_id = {r.id: r for r in rules}
-    still = [by_id[rid].feedback for rid in complained if rid not in followed]
-    return JudgeVerdict(
-        verdict="pass" if score == 1.0 else "fail",
-        score=score,
-        explanation=" ".join(still) or JUDGE_AVOIDS_ALL,
-        complained=complained,
-        followed=followed,
-    )
-
-
-# -- the roles over one SimLMs ------------------------------------------------------------------
+# -- the roles over one scenario's LMs ------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,42 +240,98 @@ class RoleAnswer:
     unparsed: bool = False
 
 
-class SimRoles:
-    """The four models of one server, sharing one `SimLMs` (one seeded random stream).
+def request_rng(seed: int, role: str, messages: object, occurrence: int) -> random.Random:
+    """The random stream of one request: from the seed, the role, the messages and how many
+    identical requests came before it, never from the order requests arrive in."""
+    body = json.dumps([seed, role, messages, occurrence], ensure_ascii=False, default=list)
+    return random.Random(hashlib.sha256(body.encode("utf-8")).digest())
 
-    Calls are synchronous and the server runs them on its event loop one at a time, so the
-    stream is consumed in the order requests arrive, as in an engine-only run.
+
+class SimRoles:
+    """The four models of one server, over one scenario's simulated LMs (`make_lms`).
+
+    Each request gets its own random stream (`request_rng`), derived from the request itself
+    and an occurrence counter per identical request, so answers do not depend on the order in
+    which concurrent requests arrive. The judge at temperature 0 gives an identical request the
+    same answer; at a temperature above 0 each repeat is a fresh draw.
     """
 
-    __slots__ = ("_judged", "_scenario", "_sim", "_tasks_by_input")
+    __slots__ = ("_judge", "_judged", "_scenario", "_seed", "_seen", "_sim", "_tasks_by_input")
 
-    def __init__(self, scenario: Scenario, seed: int) -> None:
+    def __init__(self, scenario: Scenario, seed: int, bias: JudgeBias | None = None) -> None:
         self._scenario = scenario
-        self._sim = SimLMs(scenario, seed)
+        self._seed = seed
+        self._sim: SimLMs | RealisticLMs = make_lms(scenario, seed)
         by_input: dict[str, Task] = {}
         for task in scenario.tasks:
             by_input.setdefault(task.input.strip(), task)
         self._tasks_by_input = by_input
+        self._seen: Counter[str] = Counter()
         self._judged = 0
+        self._judge = self._make_judge(bias)
+
+    def _make_judge(self, bias: JudgeBias | None) -> SimJudge:
+        phrasings: dict[str, tuple[str, ...]] = {}
+        if self._scenario.realistic is not None:
+            phrasings = {
+                rid: tuple(extra.phrasings) for rid, extra in self._scenario.realistic.rules.items()
+            }
+        reader = v1_reader if isinstance(self._sim, SimLMs) else self._realistic_reader
+        return SimJudge(
+            self._scenario.rules, self._tasks_by_input, reader=reader, phrasings=phrasings,
+            bias=bias,
+        )  # fmt: skip
+
+    def _realistic_reader(self, output: str, task: Task | None) -> frozenset[str] | None:
+        # The simulator "reads the code" through its registry of what each answer missed.
+        answers: dict[str, tuple[str, ...]] = getattr(self._sim, "_answers", {})
+        missed = answers.get(output.strip())
+        if missed is None:
+            return None
+        rules = task.rules if task is not None else tuple(r.id for r in self._scenario.rules)
+        return frozenset(r for r in rules if r not in missed)
 
     @property
-    def sim(self) -> SimLMs:
+    def sim(self) -> SimLMs | RealisticLMs:
         return self._sim
 
     @property
     def judge_calls(self) -> int:
         return self._judged
 
-    def answer(self, role: Role, system: str, user: str) -> RoleAnswer:
-        """What `role` answers to a request whose system text is `system` and last user
-        message is `user`."""
+    @property
+    def judge_bias(self) -> JudgeBias:
+        return self._judge.bias
+
+    def set_judge_bias(self, bias: JudgeBias) -> None:
+        self._judge = self._make_judge(bias)
+
+    def _use_rng(self, role: str, messages: Any, *, repeatable: bool) -> random.Random:
+        key = json.dumps([role, messages], ensure_ascii=False, default=list)
+        occurrence = 0
+        if not repeatable:
+            occurrence = self._seen[key]
+            self._seen[key] += 1
+        rng = request_rng(self._seed, role, messages, occurrence)
+        # Both LM classes draw every random number from `_rng`; each request gets its own.
+        self._sim._rng = rng  # type: ignore[union-attr]
+        return rng
+
+    def answer(
+        self, role: Role, system: str, user: str, *, messages: Sequence[Any] | None = None,
+        temperature: float = 0.0,
+    ) -> RoleAnswer:  # fmt: skip
+        """What `role` answers to a request whose system text is `system`, last user message
+        `user` (and whole message list `messages`, by default those two)."""
+        convo: Any = [list(m) for m in messages] if messages is not None else [system, user]
+        rng = self._use_rng(role, convo, repeatable=role == "judge" and temperature == 0)
         if role == "task":
             return self.task(system, user)
         if role == "reflect":
             return self.reflect(user)
         if role == "merge":
             return self.merge(user)
-        return self.judge(user)
+        return self.judge(user, rng)
 
     def task(self, prompt: str, task_input: str) -> RoleAnswer:
         task = self._tasks_by_input.get(task_input.strip())
@@ -380,9 +354,12 @@ class SimRoles:
             return RoleAnswer(APOLOGY, unparsed=True)
         return RoleAnswer(instruction_block(self._sim.merge(parsed.a, parsed.b)))
 
-    def judge(self, prompt: str) -> RoleAnswer:
+    def judge(self, prompt: str, rng: random.Random | None = None) -> RoleAnswer:
         self._judged += 1
-        verdict = judge_new_output(self._scenario.rules, prompt)
+        pairwise = self._judge.pairwise(prompt, rng)
+        if pairwise is not None:
+            return RoleAnswer(pairwise.to_json())
+        verdict = self._judge.verdict(prompt, rng)
         return RoleAnswer(verdict.to_json(), unparsed=not verdict.has_output)
 
 

@@ -36,6 +36,7 @@ class ChatRequest:
     messages: tuple[tuple[str, str], ...]
     system: str
     user: str
+    temperature: float = 0.0
 
 
 class BadRequest(SimError):
@@ -108,7 +109,14 @@ def parse_chat(body: object) -> ChatRequest:
     if not users:
         raise BadRequest("messages: there is no message with role 'user'", "messages")
     system = "\n".join(text for role, text in messages if role in ("system", "developer"))
-    return ChatRequest(model=model, messages=tuple(messages), system=system, user=users[-1])
+    temperature = body.get("temperature")
+    return ChatRequest(
+        model=model,
+        messages=tuple(messages),
+        system=system,
+        user=users[-1],
+        temperature=float(temperature) if temperature is not None else 0.0,
+    )
 
 
 def completion_json(

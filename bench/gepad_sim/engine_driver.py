@@ -23,6 +23,7 @@ from gepa_engine import (
     TextAnswer,
 )
 from gepad_sim import Record, RunContext
+from gepad_sim._online import Arrival
 
 __all__ = [
     "GEPAD_CONFIG",
@@ -48,7 +49,11 @@ def _fenced(text: str) -> str:
 
 
 def drive(ctx: RunContext, config: EngineConfig) -> Engine:
-    """Run the engine until its rollout budget is spent or it has nothing left to do."""
+    """Run the engine until its rollout budget is spent or it has nothing left to do.
+
+    In an online run (`ctx.online`) new tasks arrive while it runs: they are added to the
+    engine as they come, and an idle engine waits for the next ones (`ctx.advance`).
+    """
     tasks = {t.id: t for t in (*ctx.train, *ctx.val)}
     engine = Engine.start(
         {COMPONENT: ctx.scenario.seed_prompt},
@@ -61,10 +66,25 @@ def drive(ctx: RunContext, config: EngineConfig) -> Engine:
         + [ExampleSpec(t.id, "val") for t in ctx.val]
     )
     reported: str | None = None
+
+    def add(arrived: list[Arrival]) -> None:
+        for a in arrived:
+            tasks[a.task.id] = a.task
+        if arrived:
+            engine.add_examples(
+                [ExampleSpec(a.task.id, "train" if a.split == "train" else "val") for a in arrived]
+            )
+
     while True:
+        add(ctx.arrivals())
         request = engine.next_request()
         if isinstance(request, (Idle, Finished)):
-            break
+            # Online, an engine with nothing to do waits for the user's next examples.
+            waited = ctx.advance() if ctx.online and ctx.rollouts_left > 0 else []
+            if not waited:
+                break
+            add(waited)
+            continue
         if isinstance(request, Evaluate):
             prompt = request.components[COMPONENT]
             outcomes = []

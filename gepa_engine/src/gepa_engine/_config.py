@@ -45,8 +45,15 @@ class EngineConfig:
     # After this many unusable LLM answers in a row the engine idles instead of paying for more.
     max_unusable_in_a_row: int = 10
     # A new line quoting this many characters of a minibatch input verbatim is taken for an
-    # instance-specific note and removed (0 turns the guard off).
-    quote_guard_chars: int = 24
+    # instance-specific note and removed. Off by default: it matches one phrasing, and in the
+    # daemon the inputs hold the user's own code, whose identifiers good rules may name.
+    quote_guard_chars: int = 0
+    # Put back the parent lines a full rewrite dropped without rephrasing them (`_lines.py`).
+    restore_dropped: bool = True
+    # Every this many iterations, try the best without one of its lines (0: never).
+    prune_every: int = 3
+    # At an equal validation mean, the shorter prompt is the better one.
+    prefer_shorter: bool = True
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -76,6 +83,8 @@ class EngineConfig:
             problems.append("quote_guard_chars must be >= 0")
         if not 0.0 <= self.holdout_tolerance <= 1.0:
             problems.append("holdout_tolerance must be in [0, 1]")
+        if self.prune_every < 0:
+            problems.append("prune_every must be >= 0")
         if self.backfill_per_step < 0:
             problems.append("backfill_per_step must be >= 0")
         if problems:

@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._errors import StateError
+from ._pending import Pending, pending_from_dict, pending_to_dict
 from ._types import Candidate
 
 __all__ = ["FORMAT", "EngineState", "state_from_json", "state_to_json"]
 
-FORMAT = 1
+FORMAT = 2
 # A trace is (input, output, feedback) as the caller reported it.
 Trace = tuple[str, str, str]
 
@@ -56,7 +57,10 @@ class EngineState:
     tokens: int = 0
     next_candidate: int = 0
     next_request: int = 1
-    pending: dict[str, Any] | None = None
+    pending: Pending | None = None
+    # Prune attempts: line text -> how many active validation examples there were when it was
+    # tried (a line is tried again once the validation data has grown by half).
+    prune_tried: dict[str, int] = field(default_factory=dict)
 
 
 def _candidate_to_dict(c: Candidate) -> dict[str, Any]:
@@ -121,7 +125,8 @@ def state_to_json(s: EngineState) -> str:
         },
         "next_candidate": s.next_candidate,
         "next_request": s.next_request,
-        "pending": s.pending,
+        "pending": None if s.pending is None else pending_to_dict(s.pending),
+        "prune_tried": s.prune_tried,
     }
     return json.dumps(data, separators=(",", ":"), allow_nan=False)
 
@@ -133,7 +138,8 @@ def state_from_json(text: str) -> EngineState:
         raise StateError(f"engine state is not valid JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise StateError("engine state must be a JSON object")
-    if data.get("format") != FORMAT:
+    # Format 1 differs only in lacking prune bookkeeping; its pending request has the same fields.
+    if data.get("format") not in (1, FORMAT):
         raise StateError(
             f"engine state format {data.get('format')!r} is not supported (want {FORMAT})"
         )
@@ -143,9 +149,10 @@ def state_from_json(text: str) -> EngineState:
         rng.setstate((int(version), tuple(int(x) for x in internal), gauss))
         budget = data["budget"]
         merges = data["merges"]
-        return EngineState(
+        candidates = {c["id"]: _candidate_from_dict(c) for c in data["candidates"]}
+        state = EngineState(
             rng=rng,
-            candidates={c["id"]: _candidate_from_dict(c) for c in data["candidates"]},
+            candidates=candidates,
             splits={str(k): str(v) for k, v in data["splits"].items()},
             retired=set(data["retired"]),
             val_scores={
@@ -180,7 +187,30 @@ def state_from_json(text: str) -> EngineState:
             tokens=int(budget["tokens"]),
             next_candidate=int(data["next_candidate"]),
             next_request=int(data["next_request"]),
-            pending=data["pending"],
+            pending=pending_from_dict(data["pending"], candidates),
+            prune_tried={str(k): int(v) for k, v in data.get("prune_tried", {}).items()},
         )
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise StateError(f"engine state is missing or has a malformed field: {exc!r}") from exc
+    _check_references(state)
+    return state
+
+
+def _check_references(s: EngineState) -> None:
+    """Every id the state mentions must exist: a corrupt state fails here, not mid-run."""
+    if s.best not in s.candidates:
+        raise StateError(f"engine state: best candidate {s.best!r} does not exist")
+    for c in s.candidates.values():
+        for p in c.parents:
+            if p not in s.candidates:
+                raise StateError(f"engine state: candidate {c.id} has unknown parent {p!r}")
+    for name, table in (("val_scores", s.val_scores), ("train_scores", s.train_scores)):
+        for cid in table:
+            if cid not in s.candidates:
+                raise StateError(f"engine state: {name} has unknown candidate {cid!r}")
+    for cid in s.needs_full_eval:
+        if cid not in s.candidates:
+            raise StateError(f"engine state: needs_full_eval has unknown candidate {cid!r}")
+    bad = {sp for sp in s.splits.values() if sp not in ("train", "val", "holdout")}
+    if bad:
+        raise StateError(f"engine state: unknown splits {sorted(bad)}")

@@ -25,7 +25,7 @@ __all__ = [
 ]
 
 Split = Literal["train", "val", "holdout"]
-CandidateOrigin = Literal["seed", "reflection", "merge", "crossover", "user-edit"]
+CandidateOrigin = Literal["seed", "reflection", "merge", "crossover", "user-edit", "prune"]
 
 
 @dataclass(frozen=True, slots=True)
