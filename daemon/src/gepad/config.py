@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from gepad.errors import ConfigError
 from gepad.paths import Paths
 
-__all__ = ["DEFAULT_MODEL", "ENV_PREFIX", "Config", "load_config"]
+__all__ = ["DEFAULT_MODEL", "ENV_PREFIX", "Config", "load_config", "unknown_env_vars"]
 
 ENV_PREFIX = "GEPAD_"
 DEFAULT_MODEL = "ollama/qwen2.5-coder:7b"
@@ -37,6 +37,8 @@ class Config(BaseModel):
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=0, le=65535)] = 7453
     allow_non_loopback: bool = False
+    # The dashboard answers only loopback clients unless this is true (and the host allows more).
+    dashboard_allow_non_loopback: bool = False
     allowed_origins: tuple[str, ...] = ()
     max_connections: Annotated[int, Field(ge=1, le=10_000)] = 64
     max_message_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 1_048_576
@@ -44,6 +46,9 @@ class Config(BaseModel):
     swap_policy: Literal["auto", "review"] = "auto"
     dedupe_window_s: Annotated[float, Field(ge=0, le=86_400)] = 5.0
     log_level: str = "INFO"
+    # Third-party loggers (openai, httpx, litellm, websockets, ...) stay at WARNING, even at
+    # DEBUG, unless this is true: some of them log request bodies or headers.
+    log_third_party: bool = False
     # The learning issue's keys, present now so the file format stays stable.
     task_model: str = DEFAULT_MODEL
     reflection_model: str = DEFAULT_MODEL
@@ -134,6 +139,16 @@ def load_config(paths: Paths, environ: Mapping[str, str]) -> Config:
         return Config.model_validate(merged)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, paths.config_file, env_names)) from None
+
+
+# `GEPAD_*` names read outside `Config`: the home, the service-file dir (gepad service).
+_OTHER_ENV_NAMES = frozenset({"GEPAD_HOME", "GEPAD_SERVICE_DIR"})
+
+
+def unknown_env_vars(environ: Mapping[str, str]) -> list[str]:
+    """The `GEPAD_*` variables in `environ` that gepad does not read (a typo, usually)."""
+    known = _OTHER_ENV_NAMES | {ENV_PREFIX + key.upper() for key in Config.model_fields}
+    return sorted(n for n in environ if n.startswith(ENV_PREFIX) and n not in known)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from gepad_client._errors import (
     ConnectionLost,
     DaemonNotRunning,
     GepadClientError,
+    RequestTooLarge,
     RpcError,
 )
 from gepad_client._types import (
@@ -49,6 +50,7 @@ __all__ = [
     "PromptHistory",
     "PromptState",
     "PromptVersionInfo",
+    "RequestTooLarge",
     "RpcError",
     "Status",
     "Subscription",

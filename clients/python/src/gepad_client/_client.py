@@ -32,8 +32,10 @@ from gepad_client._errors import (
     ConnectError,
     ConnectionLost,
     GepadClientError,
+    RequestTooLarge,
     RpcError,
 )
+from gepad_client._loopback import ALLOW_NON_LOOPBACK_ENV, is_loopback_ws_url, non_loopback_allowed
 from gepad_client._types import (
     ExamplesPage,
     FeedbackResult,
@@ -148,10 +150,20 @@ class GepadClient:
     ```
     """
 
-    def __init__(self, ws: ClientConnection, *, timeout: float, ws_url: str) -> None:
+    def __init__(
+        self,
+        ws: ClientConnection,
+        *,
+        timeout: float,
+        ws_url: str,
+        max_message_bytes: int | None = None,
+    ) -> None:
         self._ws = ws
         self._timeout = timeout
         self.ws_url = ws_url
+        # The daemon's inbound limit: a bigger request is refused here, with a message that
+        # names the limit, instead of the daemon closing the connection (code 1009).
+        self.max_message_bytes = max_message_bytes
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future[Any]] = {}
         self._subscriptions: list[Subscription] = []
@@ -169,13 +181,23 @@ class GepadClient:
         url: str | None = None,
         token: str | None = None,
         origin: str | None = None,
+        allow_non_loopback: bool | None = None,
     ) -> _Connect:
         """Connect to the daemon found through `daemon.json` (or to `url` with `token`).
 
         `home` stands for `GEPAD_HOME`; without it the environment decides. `timeout` bounds
-        the handshake and, by default, every call. Use with `async with` or `await`.
+        the handshake and, by default, every call. The token is sent only to a loopback
+        address unless `allow_non_loopback` is true (None: `GEPAD_ALLOW_NON_LOOPBACK`
+        decides). Use with `async with` or `await`.
         """
-        return _Connect(home=home, timeout=timeout, url=url, token=token, origin=origin)
+        return _Connect(
+            home=home,
+            timeout=timeout,
+            url=url,
+            token=token,
+            origin=origin,
+            allow_non_loopback=allow_non_loopback,
+        )
 
     @classmethod
     async def open(
@@ -186,12 +208,22 @@ class GepadClient:
         url: str | None = None,
         token: str | None = None,
         origin: str | None = None,
+        allow_non_loopback: bool | None = None,
     ) -> GepadClient:
         """Like `connect`, as a plain coroutine; the caller must `await client.close()`."""
         run_hint = "the runtime dir"
+        limit: int | None = None
         if url is None:
             info = discover(home)
             url, token, run_hint = info.ws_url, info.token, str(info.runtime_dir)
+            limit = info.max_message_bytes
+        if allow_non_loopback is None:
+            allow_non_loopback = non_loopback_allowed()
+        if token and not allow_non_loopback and not is_loopback_ws_url(url):
+            raise ConnectError(
+                f"{url} is not a loopback address; gepad sends its token only to this machine "
+                f"(set {ALLOW_NON_LOOPBACK_ENV}=true if the daemon really listens elsewhere)"
+            )
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         try:
             ws = await ws_connect(
@@ -214,7 +246,7 @@ class GepadClient:
             raise ConnectError(f"{url}: no handshake within {timeout} s") from None
         except (OSError, InvalidHandshake) as exc:
             raise ConnectError(f"cannot connect to {url}: {exc}") from None
-        return cls(ws, timeout=timeout, ws_url=url)
+        return cls(ws, timeout=timeout, ws_url=url, max_message_bytes=limit)
 
     async def close(self) -> None:
         """Close the connection; waiting calls fail with `ConnectionLost`."""
@@ -246,6 +278,14 @@ class GepadClient:
         message: dict[str, Any] = {"jsonrpc": "2.0", "id": request_id, "method": method}
         if params is not None:
             message["params"] = dict(params)
+        encoded = json.dumps(message)
+        if self.max_message_bytes is not None:
+            # len(str) <= len(utf-8 bytes): encode only when the cheap bound does not settle it.
+            size = len(encoded)
+            if size <= self.max_message_bytes < size * 4:
+                size = len(encoded.encode("utf-8"))
+            if size > self.max_message_bytes:
+                raise RequestTooLarge(method, size, self.max_message_bytes)
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         # Registered before the check: a reader that ends later fails this future itself.
         self._pending[request_id] = future
@@ -255,7 +295,7 @@ class GepadClient:
                 raise ConnectionLost(self._lost)
             async with asyncio.timeout(limit):
                 try:
-                    await self._ws.send(json.dumps(message))
+                    await self._ws.send(encoded)
                 except ConnectionClosed as exc:
                     raise ConnectionLost(_describe_close(exc)) from None
                 return await future

@@ -39,6 +39,8 @@ class DaemonInfo:
     version: str
     runtime_dir: Path
     token: str | None = None
+    # The daemon's inbound limit per message (None: a daemon too old to say).
+    max_message_bytes: int | None = None
 
 
 def runtime_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -109,12 +111,14 @@ def read_daemon_file(run_dir: Path) -> DaemonInfo | None:
         pid, ws_url = data["pid"], data["ws_url"]
         if not isinstance(pid, int) or not isinstance(ws_url, str):
             raise TypeError("pid must be an int and ws_url a string")
+        limit = data.get("max_message_bytes")
         return DaemonInfo(
             pid=pid,
             ws_url=ws_url,
             started_at=float(data.get("started_at", 0.0)),
             version=str(data.get("version", "")),
             runtime_dir=run_dir,
+            max_message_bytes=limit if isinstance(limit, int) and limit > 0 else None,
         )
     except (ValueError, KeyError, TypeError) as exc:
         # The daemon writes the file atomically, so a bad one is damage, not a race.
@@ -155,4 +159,5 @@ def discover(home: Path | None = None, environ: Mapping[str, str] | None = None)
         version=info.version,
         runtime_dir=run_dir,
         token=token,
+        max_message_bytes=info.max_message_bytes,
     )

@@ -10,6 +10,7 @@ __all__ = [
     "ConnectionLost",
     "DaemonNotRunning",
     "GepadClientError",
+    "RequestTooLarge",
     "RpcError",
 ]
 
@@ -28,6 +29,27 @@ class ConnectError(GepadClientError):
 
 class ConnectionLost(GepadClientError):
     """The connection closed while a call was waiting for its reply."""
+
+
+class RequestTooLarge(GepadClientError):
+    """A request was refused before sending: it is over the daemon's `max_message_bytes`."""
+
+    def __init__(self, method: str, size: int, limit: int) -> None:
+        super().__init__(
+            f"{method}: the request is {_size(size)}, over the daemon's limit of {_size(limit)} "
+            "per message (max_message_bytes in config.toml)"
+        )
+        self.method = method
+        self.size = size
+        self.limit = limit
+
+
+def _size(n: int) -> str:
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):.1f} MiB ({n} bytes)"
+    if n >= 1024:
+        return f"{n / 1024:.1f} KiB ({n} bytes)"
+    return f"{n} bytes"
 
 
 class CallTimeout(GepadClientError, TimeoutError):

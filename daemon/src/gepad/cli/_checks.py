@@ -43,6 +43,8 @@ class CheckResult:
     ok: bool
     detail: str
     hint: str | None = None
+    # True when the check could not run (what it needs is missing): neither passed nor failed.
+    skipped: bool = False
 
 
 Check = Callable[[DoctorContext], CheckResult]
@@ -138,7 +140,7 @@ def check_optimizer(ctx: DoctorContext) -> CheckResult:
         status = with_client(lambda c: c.get_status(), timeout=3.0)
     except GepadClientError:
         # The daemon check already fails with its hint; do not count the same cause twice.
-        return CheckResult(name, True, "not checked: the daemon is not running")
+        return CheckResult(name, True, "not checked: the daemon is not running", skipped=True)
     opt = dict(status.get("optimizer") or {})
     state = opt.get("state", "unknown")
     models = opt.get("models") or {}

@@ -47,7 +47,6 @@ def run(args: argparse.Namespace) -> int:
         source="cli",
     )
 
-
     async def submit(c: GepadClient) -> FeedbackResult:
         # Refuse an unknown component as every prompt command does (the daemon would keep
         # the example under a component nothing learns from).

@@ -13,12 +13,17 @@ from pathlib import Path
 from gepad.cli._errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 from gepad.cli._output import err, out
 from gepad.cli._rpc import with_client
-from gepad.paths import Paths, resolve_paths
+from gepad.paths import Paths, ensure_private_dir, resolve_paths
 from gepad_client import DaemonInfo, GepadClientError, pid_alive, read_daemon_file
 
 __all__ = ["STDERR_FILE_NAME", "run"]
 
-START_TIMEOUT_S = 10.0
+# `gepad start` waits while the new daemon is alive and making progress (CPU time or log
+# output growing): a loaded machine can take well over 10 s to import the stack. It gives up
+# after START_STALL_S without progress, or START_TIMEOUT_S in all (`--timeout S` sets a
+# fixed limit instead).
+START_TIMEOUT_S = 60.0
+START_STALL_S = 10.0
 _POLL_S = 0.05
 # The detached daemon's stderr: start-up errors (a bad config) and warnings land here.
 STDERR_FILE_NAME = "daemon.stderr"
@@ -31,7 +36,12 @@ def run(args: argparse.Namespace) -> int:
     paths = resolve_paths()
     if args.lifecycle == "stop":
         return _stop(paths, timeout=args.timeout)
-    return _start(paths, foreground=args.foreground, verbose=args.verbose)
+    return _start(
+        paths,
+        foreground=args.foreground,
+        verbose=args.verbose,
+        timeout=getattr(args, "timeout", None),
+    )
 
 
 def _live_daemon(paths: Paths) -> DaemonInfo | None:
@@ -47,7 +57,7 @@ def _already_running(info: DaemonInfo) -> int:
     return EXIT_OK
 
 
-def _start(paths: Paths, *, foreground: bool, verbose: bool) -> int:
+def _start(paths: Paths, *, foreground: bool, verbose: bool, timeout: float | None) -> int:
     running = _live_daemon(paths)
     if running is not None:
         return _already_running(running)
@@ -57,7 +67,11 @@ def _start(paths: Paths, *, foreground: bool, verbose: bool) -> int:
 
         return run_foreground(verbose=verbose)
 
-    paths.logs_dir.mkdir(parents=True, exist_ok=True)
+    from gepad.config import unknown_env_vars  # pydantic: paid by `start` only
+
+    for name in unknown_env_vars(os.environ):
+        err(f"warning: {name} is not a gepad setting; ignored (see `gepad doctor`)")
+    ensure_private_dir(paths.logs_dir)
     stderr_path = paths.logs_dir / STDERR_FILE_NAME
     command = [sys.executable, "-m", "gepad.daemon", *(["--verbose"] if verbose else [])]
     with stderr_path.open("wb") as stderr_file:
@@ -69,7 +83,9 @@ def _start(paths: Paths, *, foreground: bool, verbose: bool) -> int:
             start_new_session=True,  # survives the terminal closing; no SIGINT from Ctrl-C here
             close_fds=True,
         )
-    deadline = time.monotonic() + START_TIMEOUT_S
+    started = time.monotonic()
+    limit = START_TIMEOUT_S if timeout is None else timeout
+    progress = _Progress(child.pid, (paths.log_file, stderr_path))
     while True:
         code = child.poll()
         if code is not None:
@@ -78,14 +94,48 @@ def _start(paths: Paths, *, foreground: bool, verbose: bool) -> int:
         if info is not None and info.pid == child.pid and _answers():
             out(f"gepad started (pid {info.pid}, {info.ws_url})")
             return EXIT_OK
-        if time.monotonic() > deadline:
+        now = time.monotonic()
+        stalled = timeout is None and now - progress.last_change() > START_STALL_S
+        if now - started > limit or stalled:
+            why = f"for {START_STALL_S:.0f} s without progress" if stalled else "in time"
             err(
-                f"the daemon (pid {child.pid}) did not become ready within "
-                f"{START_TIMEOUT_S:.0f} s; see {paths.log_file} and {stderr_path}, "
-                "or stop it with `gepad stop`"
+                f"the daemon (pid {child.pid}) did not become ready {why} "
+                f"({now - started:.0f} s); see {paths.log_file} and {stderr_path}, "
+                "wait and run `gepad status`, or stop it with `gepad stop`"
             )
             return EXIT_FAILURE
         time.sleep(_POLL_S)
+
+
+class _Progress:
+    """When the starting daemon last showed signs of work: CPU time used, log files grown."""
+
+    def __init__(self, pid: int, files: tuple[Path, ...]) -> None:
+        self._pid = pid
+        self._files = files
+        self._seen: tuple[object, ...] = ()
+        self._changed = time.monotonic()
+
+    def last_change(self) -> float:
+        current = (self._cpu_ticks(), *(self._size(f) for f in self._files))
+        if current != self._seen:
+            self._seen = current
+            self._changed = time.monotonic()
+        return self._changed
+
+    def _cpu_ticks(self) -> int | None:
+        try:  # utime + stime, fields 14 and 15 of /proc/PID/stat (Linux only)
+            fields = Path(f"/proc/{self._pid}/stat").read_text().rpartition(")")[2].split()
+            return int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            return None
+
+    @staticmethod
+    def _size(path: Path) -> int | None:
+        try:
+            return path.stat().st_size
+        except OSError:
+            return None
 
 
 def _answers() -> bool:

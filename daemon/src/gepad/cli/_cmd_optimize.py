@@ -3,13 +3,58 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import time
 from typing import Any
 
 from gepad.cli._errors import EXIT_FAILURE, EXIT_OK
 from gepad.cli._output import out, print_json
 from gepad.cli._rpc import with_client
+from gepad_client import GepadClient
 
 __all__ = ["describe_optimizer", "run"]
+
+# `optimizer.run` only asks for a run; how long to watch for it to start (or be refused).
+_RUN_WAIT_S = 5.0
+_POLL_S = 0.1
+# States in which a requested run does not start, and what the user can do about each.
+_NO_RUN = {
+    "waiting-for-model": "the model is not reachable",
+    "auth-error": "the model refused the credentials",
+    "error": "the last run failed",
+    "budget-exhausted": "today's budget is spent",
+    "paused": "the optimizer is paused (`gepad optimize --resume`)",
+    "disabled": "the optimizer is disabled",
+}
+
+
+async def _run_now(c: GepadClient, params: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """Ask for a run and watch the status until it starts, is refused, or time is up.
+
+    Returns the last status and one line saying whether a run started, and if not, why.
+    """
+    before = await c.call("optimizer.status")
+    was_running = before.get("state") == "running"
+    status = await c.call("optimizer.run", params)
+    deadline = time.monotonic() + _RUN_WAIT_S
+    while True:
+        state = status.get("state")
+        if status.get("last_run_at") != before.get("last_run_at") or (
+            state == "running" and not was_running
+        ):
+            return status, "a run started"
+        if was_running and state == "running":
+            return status, "a run is already under way; the requested run follows it"
+        if state in _NO_RUN and (state != before.get("state") or time.monotonic() > deadline):
+            reason = status.get("reason") or _NO_RUN[state]
+            return status, f"no run started: {reason}"
+        if time.monotonic() > deadline:
+            return status, (
+                f"no run has started within {_RUN_WAIT_S:g} s (optimizer {state}); "
+                "it starts as soon as the optimizer is free"
+            )
+        await asyncio.sleep(_POLL_S)
+        status = await c.call("optimizer.status")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -19,7 +64,10 @@ def run(args: argparse.Namespace) -> int:
         status = with_client(lambda c: c.call("optimizer.resume"))
     elif args.now or args.budget is not None:
         params = {} if args.budget is None else {"budget": args.budget}
-        status = with_client(lambda c: c.call("optimizer.run", params))
+        status, started = with_client(lambda c: _run_now(c, params), timeout=_RUN_WAIT_S + 10)
+        status = {**status, "run_request": started}
+        if not args.json:
+            out(started)
     else:
         status = with_client(lambda c: c.call("optimizer.status"))
     if args.json:

@@ -12,7 +12,7 @@ from gepad.cli._errors import EXIT_FAILURE, EXIT_NOT_RUNNING, EXIT_USAGE, CliErr
 from gepad.cli._output import err
 from gepad.cli._parser import build_parser
 from gepad.errors import ConfigError
-from gepad_client import DaemonNotRunning, GepadClientError, RpcError
+from gepad_client import DaemonNotRunning, GepadClientError, RequestTooLarge, RpcError
 
 __all__ = ["main"]
 
@@ -35,6 +35,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RpcError as exc:
         err(exc.message)
         return EXIT_USAGE if exc.code in _USAGE_CODES else EXIT_FAILURE
+    except RequestTooLarge as exc:  # an input the user gave is too big: a usage error
+        err(str(exc))
+        return EXIT_USAGE
     except GepadClientError as exc:
         err(str(exc))
         return EXIT_FAILURE

@@ -40,6 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
     start = commands.add_parser("start", help="start the daemon (in the background by default)")
     start.add_argument("--foreground", action="store_true", help="run in this terminal")
     start.add_argument("--verbose", action="store_true", help="log at DEBUG level")
+    start.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="seconds to wait for it to be ready (default: while it makes progress, up to 60)",
+    )
     start.set_defaults(handler="lifecycle", lifecycle="start")
 
     stop = commands.add_parser("stop", help="stop the daemon (SIGTERM, then wait)")

@@ -15,9 +15,9 @@ from collections.abc import Mapping, Sequence
 from typing import Final
 
 from gepad._logging import configure_logging
-from gepad.config import load_config
+from gepad.config import load_config, unknown_env_vars
 from gepad.errors import AlreadyRunningError, ConfigError, GepadError
-from gepad.paths import resolve_paths
+from gepad.paths import resolve_paths, secure_paths
 from gepad.server import DaemonInfo
 
 __all__ = [
@@ -52,10 +52,24 @@ def run_foreground(*, verbose: bool, environ: Mapping[str, str] | None = None) -
         _say(f"configuration error: {exc}")
         return EXIT_CONFIG
     try:
-        detach = configure_logging(paths.log_file, level=config.log_level, verbose=verbose)
+        secure_paths(paths)
+    except OSError as exc:
+        _say(f"cannot prepare gepad's private directories: {exc}")
+        return EXIT_FAILURE
+    try:
+        detach = configure_logging(
+            paths.log_file,
+            level=config.log_level,
+            verbose=verbose,
+            third_party=config.log_third_party,
+        )
     except OSError as exc:
         _say(f"cannot write the log file {paths.log_file}: {exc.strerror or exc}")
         return EXIT_FAILURE
+    unknown = unknown_env_vars(env)
+    if unknown:
+        # A typo (GEPAD_LOGLEVEL) would otherwise be ignored without a word.
+        log.warning("ignoring unknown environment variable(s): %s", ", ".join(unknown))
 
     def ready(info: DaemonInfo) -> None:
         if sys.stderr.isatty():

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import gepad
 from gepad.config import Config
@@ -30,6 +30,7 @@ from gepad.daemon._runtime import (
     write_discovery,
 )
 from gepad.daemon._seeds import DEFAULT_SEEDS
+from gepad.dashboard import DashboardAccess, DashboardHttp, Insight, dashboard_methods
 from gepad.delivery import DeliveryService
 from gepad.paths import Paths
 from gepad.prompts import PromptService
@@ -206,18 +207,20 @@ async def _start(
     outcomes = await _start_outcomes(config, paths, store, optimizer)
     if outcomes is not None:
         stack.push_async_callback(outcomes.stop)
+    methods = build_methods(
+        store,
+        prompts,
+        info,
+        optimizer=optimizer,
+        assist=_assist(config, store, prompts),
+        delivery=delivery,
+        workspaces=outcomes,
+    )
+    access = DashboardAccess("http" + ws_url.removeprefix("ws"), port=sock.getsockname()[1])
+    insight = Insight(store, prompts, budgets=_budgets(config))
+    methods.update({s.name: s for s in dashboard_methods(insight, access, prompts)})
     server = RpcServer(
-        Dispatcher(
-            build_methods(
-                store,
-                prompts,
-                info,
-                optimizer=optimizer,
-                assist=_assist(config, store, prompts),
-                delivery=delivery,
-                workspaces=outcomes,
-            )
-        ),
+        Dispatcher(methods),
         hub,
         token=token,
         allowed_origins=config.allowed_origins,
@@ -225,6 +228,7 @@ async def _start(
             max_connections=config.max_connections,
             max_message_bytes=config.max_message_bytes,
         ),
+        http_hook=DashboardHttp(access, allow_non_loopback=config.dashboard_allow_non_loopback),
     )
     await server.start(sock)
     # Runs before the store closes (exit stack is LIFO) if startup fails after this point.
@@ -232,7 +236,13 @@ async def _start(
 
     write_discovery(
         paths.discovery_file,
-        {"pid": pid, "ws_url": ws_url, "started_at": info.started_at, "version": info.version},
+        {
+            "pid": pid,
+            "ws_url": ws_url,
+            "started_at": info.started_at,
+            "version": info.version,
+            "max_message_bytes": config.max_message_bytes,
+        },
     )
     stack.callback(remove_discovery, paths.discovery_file, pid=pid)
     log.info(
@@ -247,6 +257,11 @@ async def _start(
     if ready is not None:
         ready(info)
     return server, prompts
+
+
+def _budgets(config: Config) -> Callable[[], dict[str, Any]]:
+    budget = {"daily_usd": config.daily_budget_usd, "daily_tokens": config.daily_budget_tokens}
+    return lambda: dict(budget)
 
 
 async def _close_store(store: Store) -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from gepad.errors import AlreadyRunningError, DaemonError
+from gepad.paths import ensure_private_dir
 
 __all__ = [
     "InstanceLock",
@@ -51,8 +52,18 @@ class InstanceLock:
         os.close(self.fd)
 
 
+# `secrets.token_urlsafe(32)`: 32 random bytes, 43 characters. A token file holding fewer
+# characters than this was not written by gepad (or was cut short) and is replaced.
+TOKEN_BYTES = 32
+MIN_TOKEN_CHARS = 32
+
+
 def ensure_runtime_dir(run_dir: Path) -> None:
-    run_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    """Create the runtime dir at 0700, tighten a looser one, refuse another user's."""
+    try:
+        ensure_private_dir(run_dir)
+    except PermissionError as exc:
+        raise DaemonError(f"unsafe runtime directory: {exc}") from None
 
 
 def acquire_lock(lock_path: Path, discovery_path: Path) -> InstanceLock:
@@ -133,13 +144,17 @@ def ensure_token(token_path: Path) -> str:
         existing = token_path.read_text(encoding="utf-8").strip()
     except (FileNotFoundError, UnicodeDecodeError):
         existing = ""
-    if existing and " " not in existing:
+    if len(existing) >= MIN_TOKEN_CHARS and not any(c.isspace() for c in existing):
         mode = stat.S_IMODE(token_path.stat().st_mode)
         if mode != 0o600:
             log.warning("%s had mode %o; setting 0600", token_path, mode)
             token_path.chmod(0o600)
         return existing
-    token = secrets.token_urlsafe(32)
+    if existing:
+        log.warning(
+            "%s held a token shorter than %d characters; replacing it", token_path, MIN_TOKEN_CHARS
+        )
+    token = secrets.token_urlsafe(TOKEN_BYTES)
     _write_private(token_path, token + "\n", mode=0o600)
     log.info("created a new token in %s", token_path)
     return token
