@@ -3,7 +3,8 @@
 
     python bench/simserver.py --scenario FILE --seed S [--host 127.0.0.1] [--port 0]
         [--latency-ms N] [--fault MODE [--fault-count K] [--fault-roles R,...]]
-        [--slow-s SECONDS] [--port-file PATH] [--log-level LEVEL]
+        [--slow-s SECONDS] [--judge-error P] [--judge-position-bias P]
+        [--judge-length-bias P] [--port-file PATH] [--log-level LEVEL]
 
 Point an OpenAI-compatible client at http://127.0.0.1:PORT/v1 with model `sim-task`,
 `sim-reflect`, `sim-merge` or `sim-judge` (litellm: `openai/sim-task` and `api_base`). The server
@@ -11,11 +12,12 @@ binds loopback only and runs until SIGTERM or SIGINT. Nothing is printed on stdo
 port is written to --port-file (atomically) and "listening on http://127.0.0.1:PORT/v1" is
 logged to stderr.
 
-Fault modes: slow, 429, 500, garbage, truncated, refuse. --fault-count K limits a fault to the
-next K completion requests (for refuse: K seconds, and it is required, since a server that
-refuses connections cannot be told to stop). Faults can also be set at runtime:
+Fault modes: slow, 429, 500, garbage, truncated, refuse, empty, off_task. --fault-count K limits
+a fault to the next K completion requests (for refuse: K seconds, and it is required, since a
+server that refuses connections cannot be told to stop). Faults can also be set at runtime:
 
-    POST /control {"fault": MODE | null, "count": K, "latency_ms": N, "roles": [...]}
+    POST /control {"fault": MODE | null, "count": K, "latency_ms": N, "roles": [...],
+                   "judge": {"error_prob": P, "position_bias": P, "length_bias": P}}
     POST /reset   {"seed": S}       fresh random stream, counts and request log cleared
     GET  /stats                     counts per role and status, rollouts, faults injected
     GET  /received?limit=N          the last N requests' messages, as received
@@ -43,12 +45,14 @@ from gepad_sim import (
     MODEL_ROLES,
     SLOW_SECONDS,
     ScenarioError,
+    SimError,
     SimServer,
     SimServerConfig,
     SimServerError,
     bind_address,
     load_scenario,
 )
+from gepad_sim._server_judge import JudgeBias
 
 EXIT_OK = 0
 EXIT_SERVE_FAILED = 1
@@ -87,6 +91,12 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=SLOW_SECONDS,
         help=f"how long a slow request sleeps (default {SLOW_SECONDS:g})",
     )
+    for flag, what in (
+        ("--judge-error", "the judge's verdict is wrong with this probability"),
+        ("--judge-position-bias", "a pairwise judge prefers Answer A with this probability"),
+        ("--judge-length-bias", "the judge prefers the longer output with this probability"),
+    ):
+        parser.add_argument(flag, type=float, default=0.0, metavar="P", help=f"{what} (default 0)")
     parser.add_argument("--port-file", metavar="PATH", help="write the port here once listening")
     parser.add_argument(
         "--log-level",
@@ -121,6 +131,14 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                 f"--fault-roles: unknown role(s) {bad} (known: {', '.join(sorted(known))})"
             )
     args.fault_role_tuple = roles
+    try:
+        args.judge_bias = JudgeBias(
+            error_prob=args.judge_error,
+            position_bias=args.judge_position_bias,
+            length_bias=args.judge_length_bias,
+        )
+    except SimError as exc:
+        parser.error(str(exc))
     if args.port_file is not None:
         parent = Path(args.port_file).resolve().parent
         if not parent.is_dir():
@@ -193,6 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         fault_count=args.fault_count,
         fault_roles=args.fault_role_tuple,
         slow_s=args.slow_s,
+        judge_bias=args.judge_bias,
     )
     try:
         SimServer(config)

@@ -14,6 +14,10 @@ the faulted calls had never been made. A `slow` request that
 outlives its sleep (30 s by default) is then answered normally; one whose client gave up is
 cancelled and draws nothing.
 
+`empty` answers with no text at all; `off_task` makes the task model answer another task of the
+scenario flawlessly (an answer that avoids every complaint but is not what was asked; the other
+roles get garbage).
+
 `refuse` closes the listening socket (and every open connection) so new connections are refused.
 `POST /control` cannot reach a server that refuses, so `refuse` always needs `count`, read as
 seconds: the server stops listening and starts again on the same port after that many seconds.
@@ -33,14 +37,14 @@ import math
 import random
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final, get_args
 
 from aiohttp import web
 
 from gepad_sim._errors import SimError
-from gepad_sim._server_judge import JudgeBias
 from gepad_sim._scenario import Scenario
+from gepad_sim._server_judge import JudgeBias
 from gepad_sim._server_roles import (
     MODEL_ROLES,
     Role,
@@ -74,7 +78,9 @@ __all__ = [
 _log = logging.getLogger(__name__)
 
 COMPLETIONS_PATH: Final = "/v1/chat/completions"
-FAULT_MODES: Final = ("slow", "429", "500", "garbage", "truncated", "refuse")
+FAULT_MODES: Final = (
+    "slow", "429", "500", "garbage", "truncated", "refuse", "empty", "off_task",
+)  # fmt: skip
 SLOW_SECONDS: Final = 30.0
 """How long a `slow` request sleeps: past any sane client timeout."""
 
@@ -110,7 +116,7 @@ class SimServerConfig:
     fault_roles: tuple[Role, ...] | None = None
     slow_s: float = SLOW_SECONDS
     received_keep: int = 256
-    judge_bias: JudgeBias = JudgeBias()
+    judge_bias: JudgeBias = field(default_factory=JudgeBias)
 
 
 def bind_address(host: str) -> str:
@@ -184,7 +190,9 @@ def _check_judge(value: object) -> JudgeBias:
     known = {"error_prob", "position_bias", "length_bias"}
     unknown = sorted(set(value) - known)
     if unknown:
-        raise SimServerError(f"judge: unknown key(s) {unknown!r} (known: {', '.join(sorted(known))})")
+        raise SimServerError(
+            f"judge: unknown key(s) {unknown!r} (known: {', '.join(sorted(known))})"
+        )
     try:
         return JudgeBias(**value)
     except SimError as exc:
@@ -546,12 +554,25 @@ class SimServer:
             )
         if fault == "garbage":
             return self._completion(seq, chat, self._garbage(), "stop")
+        if fault == "empty":
+            return self._completion(seq, chat, "", "stop")
+        if fault == "off_task":
+            return self._completion(seq, chat, self._off_task(role, chat.user), "stop")
         return self._completion(seq, chat, _truncated(role, chat.user), "length")
 
     def _garbage(self) -> str:
         # Letters and symbols but no braces or backticks: never JSON, never a ``` block.
         rng = self._junk
         return " ".join(rng.choice(_JUNK_WORDS) for _ in range(rng.randint(4, 16)))
+
+    def _off_task(self, role: Role, user: str) -> str:
+        """A flawless answer to another task of the scenario (garbage for the other roles)."""
+        tasks = self._config.scenario.tasks
+        asked = user.strip()
+        other = next((t for t in tasks if t.input.strip() != asked and t.rules), None)
+        if role != "task" or other is None:
+            return self._garbage()
+        return f"followed: {', '.join(other.rules)}; missed: none"
 
     def _completion(
         self, seq: int, chat: ChatRequest, content: str, finish_reason: str

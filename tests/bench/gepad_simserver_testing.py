@@ -87,6 +87,29 @@ class SimProc:
         assert reply.status == 200, reply.text
 
 
+class LocalRoles:
+    """What the server answers, computed in-process: the same `SimRoles`, fed the same messages
+    (a request's randomness comes from the request, so equal requests give equal answers)."""
+
+    def __init__(self, seed: int, scenario: Path = PYTHON_STYLE) -> None:
+        from gepad_sim import load_scenario
+        from gepad_sim._server_roles import SimRoles
+
+        self.roles = SimRoles(load_scenario(scenario), seed)
+
+    def answer(
+        self, model: str, user: str, system: str | None = None, temperature: float = 0.0
+    ) -> str:
+        from gepad_sim._server_roles import role_for_model
+
+        role = role_for_model(model)
+        assert role is not None, model
+        messages = ([("system", system)] if system is not None else []) + [("user", user)]
+        return self.roles.answer(
+            role, system or "", user, messages=messages, temperature=temperature
+        ).text
+
+
 def start_simserver(
     folder: Path, *args: str, seed: int = 0, scenario: Path = PYTHON_STYLE
 ) -> SimProc:

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from gepad_simserver_testing import (
     PYTHON_STYLE,
+    LocalRoles,
     SimProc,
     run_simserver,
     start_simserver,
@@ -28,8 +29,6 @@ from gepad_sim import (
     APOLOGY,
     JUDGE_AVOIDS_ALL,
     UNKNOWN_TASK_OUTPUT,
-    Record,
-    SimLMs,
     load_scenario,
     over_specific_line,
 )
@@ -75,9 +74,9 @@ def task_with_rules() -> tuple[Any, Any]:
 # -- roles --------------------------------------------------------------------------------------
 
 
-def test_task_answers_equal_simlms_call_for_call(server: SimProc) -> None:
+def test_task_answers_equal_the_local_roles_call_for_call(server: SimProc) -> None:
     server.reset(11)
-    local = SimLMs(SCENARIO, 11)
+    local = LocalRoles(11)
     prompts = [
         SCENARIO.seed_prompt,
         ALL_RULES_PROMPT,
@@ -90,7 +89,7 @@ def test_task_answers_equal_simlms_call_for_call(server: SimProc) -> None:
         model = "openai/sim-task" if i % 2 else "sim-task"
         user: Any = [{"type": "text", "text": task.input}] if i % 5 == 0 else f" {task.input}\n"
         got = server.chat(model, user, system=prompt).content
-        assert got == local.run_task(prompt, task).output, f"call {i}"
+        assert got == local.answer(model, f" {task.input}\n" if i % 5 else task.input, prompt), i
         outputs.append(got)
     assert len(set(outputs)) > 3, "the calls differ, so equality is a real check"
     stats = server.stats()
@@ -99,40 +98,36 @@ def test_task_answers_equal_simlms_call_for_call(server: SimProc) -> None:
 
 
 def test_unknown_task_input_draws_nothing(server: SimProc) -> None:
-    local = SimLMs(SCENARIO, 0)
+    local = LocalRoles(0)
     reply = server.chat("sim-task", "Write me a haiku about autumn.", system=ALL_RULES_PROMPT)
     assert reply.content == UNKNOWN_TASK_OUTPUT
     task = TASKS[0]
     assert server.chat("sim-task", task.input, system=ALL_RULES_PROMPT).content == (
-        local.run_task(ALL_RULES_PROMPT, task).output
+        local.answer("sim-task", task.input, ALL_RULES_PROMPT)
     )
     stats = server.stats()
     assert (stats["unknown_tasks"], stats["rollouts"]) == (1, 1)
 
 
-def reflect_locally(seed: int, records: list[Record]) -> str:
-    return SimLMs(SCENARIO, seed).reflect("Be helpful.", records)
-
-
 def test_reflect_on_engine_prompt_extracts_the_complained_rule(server: SimProc) -> None:
     task, rule = task_with_rules()
     output = f"followed: none; missed: {rule.id}"
-    records = [Record(task.input, output, f"Not quite. {rule.feedback}")]
-    # A seed whose reflection extracts the rule, chosen by the local simulator.
-    seed = next(
-        s
-        for s in range(100)
-        if rule.statement in SimLMs(SCENARIO, s).reflect("Be helpful.", records)
-    )
-    expected = reflect_locally(seed, records)
-    server.reset(seed)
     prompt = render_reflection(
         "Be helpful.",
         [ReflectiveRecord("e1", task.input, output, f"Not quite. {rule.feedback}", 0.0)],
     )
-    answer = server.chat("sim-reflect", prompt, system="You improve prompts.").content
+    system = "You improve prompts."
+    # A seed whose reflection extracts the rule, chosen by the local simulator.
+    seed = next(
+        s
+        for s in range(100)
+        if rule.statement in LocalRoles(s).answer("sim-reflect", prompt, system)
+    )
+    expected = LocalRoles(seed).answer("sim-reflect", prompt, system)
+    server.reset(seed)
+    answer = server.chat("sim-reflect", prompt, system=system).content
     parsed = parse_instruction_block(answer, max_chars=MAX_CHARS)
-    assert parsed.error is None and parsed.text == expected.strip()
+    assert parsed.error is None and answer == expected
     assert rule.statement in parsed.text
     stats = server.stats()
     assert stats["reflection_calls"] == 1 and stats["rollouts"] == 0
@@ -140,19 +135,22 @@ def test_reflect_on_engine_prompt_extracts_the_complained_rule(server: SimProc) 
 
 def test_condense_is_a_reflection_without_records(server: SimProc) -> None:
     long_prompt = ALL_RULES_PROMPT + "\n" + "Be thorough in every answer.\n" * 3
-    expected = SimLMs(SCENARIO, 0).reflect(long_prompt, [])
-    answer = server.chat("sim-reflect", render_condense(long_prompt, 200)).content
-    assert answer == f"```\n{expected}\n```"
-    assert parse_instruction_block(answer, max_chars=MAX_CHARS).text == expected.strip()
+    prompt = render_condense(long_prompt, 200)
+    expected = LocalRoles(0).answer("sim-reflect", prompt)
+    answer = server.chat("sim-reflect", prompt).content
+    assert answer == expected and expected.startswith("```\n")
+    text = parse_instruction_block(answer, max_chars=MAX_CHARS).text
+    assert text and set(text.splitlines()) <= set(long_prompt.splitlines())
 
 
 def test_merge_via_merge_and_reflect_models(server: SimProc) -> None:
     a = f"{RULES[0].statement}\n{RULES[1].statement}"
     b = f"{RULES[1].statement}\n{RULES[2].statement}"
-    local = SimLMs(SCENARIO, 0)
+    local = LocalRoles(0)
     for model in ("sim-merge", "sim-reflect"):
         answer = server.chat(model, render_merge("Be helpful.", a, b)).content
-        assert answer == f"```\n{local.merge(a, b)}\n```", model
+        assert answer == local.answer(model, render_merge("Be helpful.", a, b)), model
+        assert answer.startswith("```\n"), model
     assert server.stats()["merge_calls"] == 2
 
 
@@ -269,7 +267,7 @@ def test_reset_restarts_the_stream_and_clears_counts(server: SimProc) -> None:
 
 def test_429_burst_then_recovery_draws_nothing_from_the_stream(server: SimProc) -> None:
     task = TASKS[2]
-    expected = SimLMs(SCENARIO, 0).run_task(ALL_RULES_PROMPT, task).output
+    expected = LocalRoles(0).answer("sim-task", task.input, ALL_RULES_PROMPT)
     state = server.control(fault="429", count=2)
     assert state.status == 200 and state.json()["fault"] == "429"
     for _ in range(2):
@@ -286,16 +284,17 @@ def test_500_then_recovery(server: SimProc) -> None:
     server.control(fault="500", count=1)
     reply = server.chat("sim-judge", judge_prompt(new="followed: none"))
     assert reply.status == 500 and reply.json()["error"]["type"] == "server_error"
-    assert json.loads(server.chat("sim-judge", judge_prompt(new="x")).content)["verdict"] == "pass"
+    ok = judge_prompt(new="followed: none")
+    assert json.loads(server.chat("sim-judge", ok).content)["verdict"] == "pass"
 
 
 def test_fault_limited_to_roles_until_cleared(server: SimProc) -> None:
     server.control(fault="500", roles=["judge"])
     for _ in range(2):
-        assert server.chat("sim-judge", judge_prompt(new="x")).status == 500
+        assert server.chat("sim-judge", judge_prompt(new="followed: none")).status == 500
         assert server.chat("sim-task", TASKS[0].input).status == 200
     assert server.control(fault=None).json()["fault"] is None
-    assert server.chat("sim-judge", judge_prompt(new="x")).status == 200
+    assert server.chat("sim-judge", judge_prompt(new="followed: none")).status == 200
 
 
 def test_garbage_is_neither_json_nor_a_block(server: SimProc) -> None:
@@ -308,7 +307,10 @@ def test_garbage_is_neither_json_nor_a_block(server: SimProc) -> None:
     assert parse_instruction_block(reflect, max_chars=MAX_CHARS).error is not None
     task = server.chat("sim-task", TASKS[0].input, system=ALL_RULES_PROMPT).content
     assert "followed:" not in task and task.strip()
-    assert json.loads(server.chat("sim-judge", judge_prompt(new="x")).content)["score"] == 1.0
+    assert (
+        json.loads(server.chat("sim-judge", judge_prompt(new="followed: none")).content)["score"]
+        == 1.0
+    )
     stats = server.stats()
     assert stats["faults_injected"]["garbage"] == 3 and stats["rollouts"] == 0
 
@@ -344,7 +346,7 @@ def test_slow_outlasts_the_client_timeout_then_recovers(server: SimProc) -> None
     assert time.monotonic() - started < 2
     # The client hung up: the server cancels the sleeping request, which drew nothing.
     assert wait_for(lambda: server.stats()["cancelled"] == 1)
-    expected = SimLMs(SCENARIO, 0).run_task(ALL_RULES_PROMPT, TASKS[0]).output
+    expected = LocalRoles(0).answer("sim-task", TASKS[0].input, ALL_RULES_PROMPT)
     started = time.monotonic()
     assert server.chat("sim-task", TASKS[0].input, system=ALL_RULES_PROMPT).content == expected
     assert time.monotonic() - started < 1
@@ -485,7 +487,7 @@ def test_command_flags_fault_count_latency_and_sigint(tmp_path: Path) -> None:
         started = time.monotonic()
         got = server.chat("sim-task", TASKS[0].input, system=ALL_RULES_PROMPT).content
         assert time.monotonic() - started >= 0.14
-        assert got == SimLMs(SCENARIO, 3).run_task(ALL_RULES_PROMPT, TASKS[0]).output
+        assert got == LocalRoles(3).answer("sim-task", TASKS[0].input, ALL_RULES_PROMPT)
     finally:
         code, out, err = stop_simserver(server, signal.SIGINT)
     assert code == 0 and out == ""
@@ -541,7 +543,7 @@ async def test_litellm_real_http_path(server: SimProc) -> None:
 
     litellm.telemetry = False
     litellm.suppress_debug_info = True
-    local = SimLMs(SCENARIO, 0)
+    local = LocalRoles(0)
     common: dict[str, Any] = {
         "api_base": server.api_base,
         "api_key": "sk-test",
@@ -559,7 +561,9 @@ async def test_litellm_real_http_path(server: SimProc) -> None:
         temperature=0,
         **common,
     )
-    assert response.choices[0].message.content == local.run_task(ALL_RULES_PROMPT, task).output
+    assert response.choices[0].message.content == local.answer(
+        "sim-task", task.input, ALL_RULES_PROMPT
+    )
     assert response.usage.total_tokens > 0
 
     rule = RULES[0]

@@ -3,6 +3,8 @@
 `LlmClient` and `Metric` are the daemon's own; the models are the simulated server's, reached
 through litellm. The sim judge is deterministic (it reads the user's words out of the judge
 prompt), so the expected score of each rollout is recomputed from what the server received.
+The judge sees the task (the user's request) besides the user's words, and grades regressions
+when there is no complaint.
 """
 
 from __future__ import annotations
@@ -114,7 +116,7 @@ def only_judge_prompt(sim: LiveSimServer) -> dict[str, str]:
 
 def expected_judge_score(sc: Scenario, sections: dict[str, str]) -> float:
     rendered = "\n".join(f"## {k}\n{v}\n" for k, v in sections.items())
-    return judge_new_output(sc.rules, rendered).score
+    return judge_new_output(sc.rules, rendered, sc.tasks).score
 
 
 async def test_thumbs_down_judges_the_complaint_and_feeds_back_the_users_words(
@@ -175,15 +177,58 @@ async def test_correction_shows_the_users_diff_and_mixes_similarity_with_the_ver
 
 
 async def test_thumbs_up_is_a_regression_guard_with_no_complaint(sim: LiveSimServer) -> None:
-    task = TASKS["t09"]
-    ex = example("thumbs_up", task, output=seed_output(task, followed=("snake_case",)))
-    result = await make_metric(sim).rollout(stating("snake_case"), ex)
+    task = TASKS["t01"]  # snake_case, type_hints
+    ex = example("thumbs_up", task, output=seed_output(task, followed=("snake_case", "type_hints")))
+    metric = make_metric(sim)
+    kept = await metric.rollout(stating("snake_case", "type_hints"), ex)
     sections = only_judge_prompt(sim)
-    assert set(sections) == {"Output the user liked", "New output"}
+    assert set(sections) == {"User's request", "Rubric", "Output the user liked", "New output"}
+    assert sections["User's request"] == task.input
     assert sections["Output the user liked"] == ex.output
-    assert result.score == 1.0
-    assert "accepted this earlier output" in result.feedback
-    assert ex.output in result.feedback
+    assert "keeps everything that made the output the user liked good" in sections["Rubric"]
+    assert kept.output == ex.output and kept.score == 1.0
+    assert "accepted this earlier output" in kept.feedback
+    assert ex.output in kept.feedback
+
+
+async def test_a_thumbs_up_output_whose_quality_is_lost_scores_low(sim: LiveSimServer) -> None:
+    # The regression guard must bite: a prompt that loses type_hints loses the liked quality.
+    task = TASKS["t01"]
+    ex = example("thumbs_up", task, output=seed_output(task, followed=("snake_case", "type_hints")))
+    lost = await make_metric(sim).rollout(stating("snake_case"), ex)
+    assert lost.output == "followed: snake_case; missed: type_hints"
+    assert lost.score == 0.5
+    assert "Reviewer (fail):" in lost.feedback
+    assert RULES["type_hints"].feedback in lost.feedback.split("Reviewer (fail):")[1]
+    sim.reset()
+    gone = await make_metric(sim).rollout("You are a coding assistant.", ex)
+    assert gone.score == 0.0
+
+
+@pytest.mark.parametrize("fault", ["off_task", "empty"])
+async def test_an_off_task_or_empty_output_that_avoids_the_complaint_scores_zero(
+    sim: LiveSimServer, fault: str
+) -> None:
+    # t09 asks to rename loop variables; the complaint is about snake_case. An answer to another
+    # task that follows every rule (or no answer at all) avoids the complaint, and must fail.
+    task = TASKS["t09"]
+    ex = example("thumbs_down", task, comment=RULES["snake_case"].feedback)
+    sim.control(fault=fault, roles=["task"], count=1)
+    result = await make_metric(sim).rollout(stating("snake_case"), ex)
+    assert result.score == 0.0
+    sections = only_judge_prompt(sim)
+    assert sections["User's request"] == task.input
+    assert sections["User's complaint"] == RULES["snake_case"].feedback
+    assert "It answers the user's request" in sections["Rubric"]
+    assert RULES["snake_case"].feedback in sections["Rubric"]
+    if fault == "off_task":
+        assert result.output == "followed: snake_case, type_hints; missed: none"
+    else:
+        assert result.output == ""
+    assert "does not answer the user's request" in result.feedback
+    # The same request answered on task scores 1.0: the zero is the task check's.
+    sim.reset()
+    assert (await make_metric(sim).rollout(stating("snake_case"), ex)).score == 1.0
 
 
 async def test_comment_is_judged_on_the_users_comment(sim: LiveSimServer) -> None:
@@ -256,10 +301,16 @@ async def test_compile_diagnostics_given_as_a_list_reach_the_judge_one_per_line(
 async def test_passing_test_result_guards_against_regressions(sim: LiveSimServer) -> None:
     task = TASKS["t09"]
     outcome = {"test": "test_loop", "passed": True, "message": None}
-    ex = example("test_result", task, outcome=json.dumps(outcome))
-    result = await make_metric(sim).rollout("You are a coding assistant.", ex)
-    assert set(only_judge_prompt(sim)) == {"Output the user liked", "New output"}
+    liked = seed_output(task, followed=("snake_case",))
+    ex = example("test_result", task, outcome=json.dumps(outcome), output=liked)
+    metric = make_metric(sim)
+    result = await metric.rollout(stating("snake_case"), ex)
+    assert set(only_judge_prompt(sim)) == {
+        "User's request", "Rubric", "Output the user liked", "New output",
+    }  # fmt: skip
     assert result.score == 1.0
+    sim.reset()
+    assert (await metric.rollout("You are a coding assistant.", ex)).score == 0.0
 
 
 @pytest.mark.parametrize("fault", ["garbage", "truncated"])

@@ -1,9 +1,11 @@
 """Scoring one rollout and explaining the score, by the kind of feedback the user gave.
 
 A rollout of example *e* under a candidate: the candidate's component text is the system
-message, *e*'s context the user message, to the task model. The new output is then scored
-against what the user said, and the explanation (with the user's own words) becomes the
-feedback the reflection LLM reads.
+message, *e*'s context the user message, to the task model. The judge then sees the task (the
+user's request, *e*'s context), the user's own words (complaint, correction diff, comment,
+failure message) as a rubric, the earlier output and the new one, and grades the new output in
+the configured mode (`_judging`). The explanation, with the user's own words, becomes the
+feedback the reflection LLM reads. Kernel examples are scored by the toolchain, never a judge.
 """
 
 from __future__ import annotations
@@ -11,11 +13,11 @@ from __future__ import annotations
 import difflib
 import json
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gepad.learning._judge import JUDGE_SYSTEM, parse_verdict, render_sections
+from gepad.learning._judge import NEW_OUTPUT, REQUEST, RUBRIC, rubric
+from gepad.learning._judging import Grade, Judge, JudgeSettings, Reference
 from gepad.llm import LlmClient
 from gepad.store import Example
 
@@ -76,11 +78,27 @@ def _clip(text: str) -> str:
     return f"{text[:half]}\n[... {len(text) - 2 * half} characters cut ...]\n{text[-half:]}"
 
 
+@dataclass(frozen=True, slots=True)
+class _Case:
+    """What the judge is told about one example besides the new output."""
+
+    user: list[tuple[str, str]]  # the user's own words (or their tools'), by heading
+    reference: Reference | None  # the earlier output the user reacted to
+    words: str  # the user's words as the reflection LLM reads them
+
+
 class Metric:
-    def __init__(self, llm: LlmClient, *, nvcc: Any = None) -> None:
+    def __init__(
+        self, llm: LlmClient, *, nvcc: Any = None, judge: JudgeSettings | None = None
+    ) -> None:
         self._llm = llm
+        self._judge = Judge(llm, judge)
         # Kernel examples are scored by nvcc (gepad.kernel), created on first use.
         self._nvcc = nvcc
+
+    @property
+    def judge(self) -> Judge:
+        return self._judge
 
     async def rollout(self, component_text: str, example: Example) -> RolloutResult:
         from gepad.kernel._example import is_kernel_example
@@ -93,48 +111,74 @@ class Metric:
         ]
         result = await self._llm.complete("task", messages)
         new = result.text
-        sections, user_words = self._sections(example)
-        sections.append(("New output", new))
-        verdict = await self._judge(sections)
-        if verdict is None:
+        case = self._case(example)
+        user_words = case.words
+        grade = await self._judge.grade(self._task_sections(example, case), new, case.reference)
+        if grade.score is None:
             feedback = user_words + "\n\nThe reviewer could not grade this output."
             return RolloutResult(None, _clip(feedback.strip()), new, example.context)
-        score = verdict.score
+        score = grade.score
         if example.kind == "correction" and example.corrected:
             similarity = difflib.SequenceMatcher(None, new, example.corrected).ratio()
             score = (
                 _CORRECTION_SIMILARITY_WEIGHT * similarity
-                + (1 - _CORRECTION_SIMILARITY_WEIGHT) * verdict.score
+                + (1 - _CORRECTION_SIMILARITY_WEIGHT) * grade.score
             )
             user_words += (
                 f"\n\nSimilarity of the new output to the user's version: {similarity:.2f}"
             )
-        feedback = f"{user_words}\n\nReviewer ({verdict.verdict}): {verdict.explanation}"
+        feedback = f"{user_words}\n\nReviewer ({grade.verdict}): {grade.explanation}"
         return RolloutResult(score, _clip(feedback.strip()), new, example.context)
 
-    def _sections(self, example: Example) -> tuple[list[tuple[str, str]], str]:
-        """The judge's sections for this kind, and the user's words for the reflection LLM."""
+    async def rejudge(self, example: Example) -> Grade:
+        """The judge on the example's own output against the user's own words (calibration).
+
+        Always a verdict on one output (a vote in repeat mode): there is nothing to compare with.
+        """
+        case = self._case(example)
+        sections = [
+            (REQUEST, example.context),
+            *case.user,
+            (RUBRIC, rubric(example.kind, case.user, liked=False)),
+            (NEW_OUTPUT, example.output),
+        ]
+        return await self._judge.grade_alone(sections)
+
+    @staticmethod
+    def _task_sections(example: Example, case: _Case) -> list[tuple[str, str]]:
+        liked = case.reference is not None and case.reference.liked
+        return [
+            (REQUEST, example.context),
+            *case.user,
+            (RUBRIC, rubric(example.kind, case.user, liked=liked)),
+        ]
+
+    def _case(self, example: Example) -> _Case:
+        """The judge's view of this kind, and the user's words for the reflection LLM."""
         kind = example.kind
         outcome = _outcome(example)
         comment = (example.comment or "").strip()
         if kind == "correction":
             diff = unified_diff(example.output, example.corrected or "")
-            sections = [("User's correction", diff)]
+            user = [("User's correction", diff)]
             words = f"The user corrected the assistant's output like this:\n{diff}"
             if comment:
-                sections.append(("User's comment", comment))
+                user.append(("User's comment", comment))
                 words += f"\nTheir comment: {comment}"
-            return sections, words
+            # The diff shows the rejected output already; pairwise compares against it.
+            return _Case(user, Reference(example.output, liked=False, shown=False), words)
         if kind == "thumbs_down":
             complaint = comment or "(the user rejected the output without a comment)"
             words = (
                 f"The user rejected an earlier output with this comment: {complaint}\n"
                 f"The rejected output was:\n{example.output}"
             )
-            return [("User's complaint", complaint), ("Rejected output", example.output)], words
+            rejected = Reference(example.output, liked=False, heading="Rejected output")
+            return _Case([("User's complaint", complaint)], rejected, words)
         if kind == "comment":
             words = f"The user commented on an earlier output: {comment}"
-            return [("User's comment", comment), ("Earlier output", example.output)], words
+            earlier = Reference(example.output, liked=False, heading="Earlier output")
+            return _Case([("User's comment", comment)], earlier, words)
         failed = (kind == "test_result" and outcome.get("passed") is False) or (
             kind == "compile_result" and outcome.get("ok") is False
         )
@@ -142,10 +186,12 @@ class Metric:
             message = _failure_text(outcome.get("message") or outcome.get("diagnostics") or outcome)
             what = "test" if kind == "test_result" else str(outcome.get("tool") or "compiler")
             words = f"The user's {what} failed on an earlier output:\n{message}"
-            return [("Failure message", message), ("Output that failed", example.output)], words
+            failing = Reference(example.output, liked=False, heading="Output that failed")
+            return _Case([("Failure message", message)], failing, words)
         # thumbs_up and passing outcomes guard against regressions.
         words = "The user accepted this earlier output; a new output must keep what made it good."
-        return [("Output the user liked", example.output)], words + f"\n{example.output}"
+        liked = Reference(example.output, liked=True, heading="Output the user liked")
+        return _Case([], liked, words + f"\n{example.output}")
 
     async def _kernel_rollout(self, component_text: str, example: Example) -> RolloutResult:
         """The task model writes the kernel; the toolchain, not a judge, scores it."""
@@ -169,22 +215,3 @@ class Metric:
             f"The user's comment: {comment}\n\n{scored.feedback}" if comment else scored.feedback
         )
         return RolloutResult(scored.score, _clip(feedback.strip()), source, request)
-
-    async def _judge(self, sections: Sequence[tuple[str, str]]) -> Any:
-        messages = [
-            {"role": "system", "content": JUDGE_SYSTEM},
-            {"role": "user", "content": render_sections(sections)},
-        ]
-        for attempt in range(2):
-            result = await self._llm.complete(
-                "judge",
-                messages,
-                response_format={"type": "json_object"},
-                # A cached malformed answer would come back unchanged: retry past the cache.
-                use_cache=attempt == 0,
-            )
-            verdict = parse_verdict(result.text)
-            if verdict is not None:
-                return verdict
-            log.info("judge answer malformed (attempt %d): %.200r", attempt + 1, result.text)
-        return None
