@@ -44,6 +44,8 @@ class Config(BaseModel):
     max_message_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 1_048_576
     # Prompts and feedback.
     swap_policy: Literal["auto", "review"] = "auto"
+    # A hand edit in a delivered file: a proposal awaiting `prompt approve`, or adopted at once.
+    delivery_edits: Literal["propose", "adopt"] = "propose"
     dedupe_window_s: Annotated[float, Field(ge=0, le=86_400)] = 5.0
     log_level: str = "INFO"
     # Third-party loggers (openai, httpx, litellm, websockets, ...) stay at WARNING, even at

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from gepad_delivery_testing import HEADER, TEXT, ctx, stamp
+from gepad_delivery_testing import HEADER, TEXT, Bound, bound_paths, ctx, stamp
 
 from gepad.delivery import BEGIN, END, TARGETS
 from gepad.delivery._agents_md import MarkedSection
@@ -31,7 +31,9 @@ GOLDEN = {
 
 
 def _write(target: str, ws: Path, home: Path, record=None, c=None):  # type: ignore[no-untyped-def]
-    ((path, kind),) = TARGETS[target].paths(ws, home)
+    ws.mkdir(exist_ok=True)
+    home.mkdir(exist_ok=True)
+    ((path, kind),) = bound_paths(target, ws, home)
     return path, kind, kind.write(path, record, c or ctx())
 
 
@@ -50,7 +52,7 @@ def test_rule_file_golden_idempotent_and_removed(target: str, tmp_path: Path) ->
     assert second.record == first.record
     assert kind.remove(path, second.record) == "removed"
     assert not path.exists()
-    assert [p.name for p in tmp_path.rglob("*")] == ["ws"]  # the folders it created are gone
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["home", "ws"]  # its folders are gone
 
 
 def test_continue_lives_in_home(tmp_path: Path) -> None:
@@ -96,7 +98,7 @@ def test_rule_file_refuses_a_file_it_did_not_write(tmp_path: Path) -> None:
     path = tmp_path / ".clinerules" / "gepad.md"
     path.parent.mkdir()
     path.write_text("mine")
-    ((_, kind),) = TARGETS["cline"].paths(tmp_path, tmp_path)
+    ((_, kind),) = bound_paths("cline", tmp_path, tmp_path)
     with pytest.raises(DeliveryConflictError, match="did not write it"):
         kind.check_enable(path, None)
 
@@ -157,7 +159,7 @@ def test_agents_md_preserves_the_users_bytes(tmp_path: Path, original: bytes) ->
     assert not third.written and stamp(path) == before
     # Disable: exactly the original plus the user's later line.
     assert third.record is not None
-    assert kind.remove(path, third.record) == "removed"
+    assert kind.remove(path, third.record) == "removed gepad's section; the rest of the file is kept"
     assert path.read_bytes() == original + b"User text after the section." + nl
 
 
@@ -165,7 +167,7 @@ def test_agents_md_existing_markers_replaced_in_place(tmp_path: Path) -> None:
     path = tmp_path / "AGENTS.md"
     original = f"top\n{BEGIN}\nold\n{END}\nbottom\n"
     path.write_text(original)
-    kind = MarkedSection()
+    kind = Bound(MarkedSection(), tmp_path)
     # No record: the old section's text is not gepad's to drop silently.
     result = kind.write(path, None, ctx())
     assert result.conflict and result.user_text == "old\n"
@@ -188,9 +190,9 @@ def test_agents_md_broken_markers_refused(tmp_path: Path) -> None:
     path = tmp_path / "AGENTS.md"
     path.write_text(f"x\n{BEGIN}\nno end\n")
     with pytest.raises(DeliveryError, match="without"):
-        MarkedSection().check_enable(path, None)
+        Bound(MarkedSection(), tmp_path).check_enable(path, None)
     with pytest.raises(DeliveryError):
-        MarkedSection().write(path, None, ctx())
+        Bound(MarkedSection(), tmp_path).write(path, None, ctx())
     assert path.read_text() == f"x\n{BEGIN}\nno end\n"
 
 
@@ -202,7 +204,7 @@ def test_claude_hook_merges_settings_and_removes_only_its_entry(tmp_path: Path) 
     settings.parent.mkdir()
     user = {"permissions": {"allow": ["Bash(ls)"]}, "hooks": {"SessionStart": [{"hooks": []}]}}
     settings.write_text(json.dumps(user))
-    (script, s_kind), (settings_path, j_kind) = TARGETS["claude-hook"].paths(tmp_path, tmp_path)
+    (script, s_kind), (settings_path, j_kind) = bound_paths("claude-hook", tmp_path, tmp_path)
     assert settings_path == settings
     r1 = s_kind.write(script, None, ctx())
     r2 = j_kind.write(settings, None, ctx())
@@ -217,14 +219,14 @@ def test_claude_hook_merges_settings_and_removes_only_its_entry(tmp_path: Path) 
     # Idempotent: the entry is not added twice.
     assert not j_kind.write(settings, r2.record, ctx()).written
     assert r1.record is not None and r2.record is not None
-    assert j_kind.remove(settings, r2.record) == "removed"
+    assert j_kind.remove(settings, r2.record).startswith("removed gepad's hook entry")
     assert json.loads(settings.read_text()) == user
     assert s_kind.remove(script, r1.record) == "removed"
     assert not script.exists() and not script.parent.exists()
 
 
 def test_claude_hook_settings_created_by_gepad_are_deleted(tmp_path: Path) -> None:
-    (_, _), (settings, kind) = TARGETS["claude-hook"].paths(tmp_path, tmp_path)
+    (_, _), (settings, kind) = bound_paths("claude-hook", tmp_path, tmp_path)
     result = kind.write(settings, None, ctx())
     assert result.record is not None and result.record.created
     assert kind.remove(settings, result.record) == "removed"
@@ -235,7 +237,7 @@ def test_claude_hook_refuses_broken_settings(tmp_path: Path) -> None:
     settings = tmp_path / ".claude" / "settings.json"
     settings.parent.mkdir()
     settings.write_text("{not json")
-    (_, _), (_, kind) = TARGETS["claude-hook"].paths(tmp_path, tmp_path)
+    (_, _), (_, kind) = bound_paths("claude-hook", tmp_path, tmp_path)
     with pytest.raises(DeliveryError, match="not valid JSON"):
         kind.check_enable(settings, None)
     assert settings.read_text() == "{not json"

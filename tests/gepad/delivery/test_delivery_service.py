@@ -28,9 +28,14 @@ async def prompts(tmp_path: Path) -> AsyncIterator[PromptService]:
         await store.close()
 
 
+def _home(tmp_path: Path) -> Path:
+    (tmp_path / "home").mkdir(exist_ok=True)
+    return tmp_path / "home"
+
+
 def _service(prompts: PromptService, tmp_path: Path) -> DeliveryService:
     return DeliveryService(
-        prompts, tmp_path / "data" / "deliveries.json", home=tmp_path / "home", gepad_home=None
+        prompts, tmp_path / "data" / "deliveries.json", home=_home(tmp_path), gepad_home=None
     )
 
 
@@ -69,29 +74,125 @@ async def test_swap_rewrites_every_enabled_target(prompts: PromptService, tmp_pa
     await delivery.stop()
 
 
-async def test_conflict_becomes_a_user_edit_version(prompts: PromptService, tmp_path: Path) -> None:
-    ws = tmp_path / "ws"
+def _service_with(prompts: PromptService, tmp_path: Path, edits: str) -> DeliveryService:
+    return DeliveryService(
+        prompts, tmp_path / "data/deliveries.json", home=_home(tmp_path), gepad_home=None,
+        edits=edits,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def _edit_agents(ws: Path, old: str, new: str) -> None:
+    agents = ws / "AGENTS.md"
+    agents.write_text(agents.read_text().replace(old, new))
+
+
+async def test_hand_edit_is_a_proposal_not_every_workspaces_prompt(
+    prompts: PromptService, tmp_path: Path
+) -> None:
+    ws, other = tmp_path / "ws", tmp_path / "other"
     ws.mkdir()
+    other.mkdir()
     delivery = _service(prompts, tmp_path)
     await delivery.start()
     await delivery.enable(str(ws), "agents-md")
     await delivery.enable(str(ws), "claude")
-    agents = ws / "AGENTS.md"
-    agents.write_text(agents.read_text().replace("Seed prompt.", "My hand-made rules."))
+    await delivery.enable(str(other), "claude")
+    _edit_agents(ws, "Seed prompt.", "My hand-made rules.")  # a git pull, an agent, the user
     await prompts.propose("general", "Optimizer's prompt.\n", score=0.5, candidate_id="c2")
     await delivery.wait_idle()
     state = prompts.current("general")
-    assert state.source == "user-edit" and state.text == "My hand-made rules.\n"
+    assert state.source == "optimizer" and state.text == "Optimizer's prompt.\n"
+    assert state.pending is not None and state.pending.text == "My hand-made rules.\n"
+    proposal = state.pending.version
     history = await prompts.history("general")
-    assert [v.source for v in history[:3]] == ["user-edit", "optimizer", "seed"]
-    # Every target now carries the user's text, including the one they did not edit.
-    assert "My hand-made rules." in (ws / ".claude/rules/gepad.md").read_text()
-    assert agents.read_text().count("My hand-made rules.") == 1
+    assert [(v.source, v.status) for v in history[:2]] == [
+        ("user-edit", "pending"), ("optimizer", "current")
+    ]  # fmt: skip
+    # No other workspace (nor the other file of this one) gets the hand edit.
+    for path in (ws / ".claude/rules/gepad.md", other / ".claude/rules/gepad.md"):
+        assert "Optimizer's prompt." in path.read_text() and "hand-made" not in path.read_text()
+    assert (ws / "AGENTS.md").read_text().count("My hand-made rules.") == 1  # not overwritten
     row = delivery.status(str(ws))["deliveries"][0]
     assert row["target"] == "agents-md" and row["state"] == "conflict"
-    assert row["conflicts"][0]["version"] == state.version
-    assert row["conflicts"][0]["path"] == str(agents)
+    assert row["conflicts"][0]["version"] == proposal
+    # Further swaps do not propose the same edit again.
+    await prompts.propose("general", "Third.\n", score=0.6, candidate_id="c3")
+    await delivery.wait_idle()
+    assert [v.source for v in await prompts.history("general")].count("user-edit") == 1
+    assert delivery.status(str(ws))["deliveries"][0]["conflicts"][0]["version"] == proposal
+    # Approving makes it current everywhere and settles the conflict.
+    await prompts.approve("general", proposal)
+    await delivery.wait_idle()
+    assert prompts.current("general").text == "My hand-made rules.\n"
+    assert "My hand-made rules." in (other / ".claude/rules/gepad.md").read_text()
+    rows = delivery.status(str(ws))["deliveries"]
+    assert [r["state"] for r in rows] == ["ok", "ok"] and rows[0]["conflicts"] == []
     await delivery.stop()
+
+
+async def test_rejected_proposal_is_redelivered(prompts: PromptService, tmp_path: Path) -> None:
+    delivery = _service(prompts, tmp_path)
+    await delivery.start()
+    await delivery.enable(str(tmp_path), "agents-md")
+    _edit_agents(tmp_path, "Seed prompt.", "Not wanted.")
+    await prompts.set_text("general", "Kept.\n")
+    await delivery.wait_idle()
+    pending = prompts.current("general").pending
+    assert pending is not None and pending.text == "Not wanted.\n"
+    await prompts.reject("general", pending.version)
+    await delivery.wait_idle()
+    text = (tmp_path / "AGENTS.md").read_text()
+    assert "Kept." in text and "Not wanted." not in text
+    assert delivery.status()["deliveries"][0]["state"] == "ok"
+    await delivery.stop()
+
+
+async def test_enabling_again_redelivers_over_the_edit(
+    prompts: PromptService, tmp_path: Path
+) -> None:
+    delivery = _service(prompts, tmp_path)
+    await delivery.start()
+    await delivery.enable(str(tmp_path), "cursor")
+    rule = tmp_path / ".cursor/rules/gepad.mdc"
+    rule.write_text(rule.read_text().replace("Seed prompt.", "Mine."))
+    await prompts.set_text("general", "Next.\n")
+    await delivery.wait_idle()
+    assert "Mine." in rule.read_text()
+    row = await delivery.enable(str(tmp_path), "cursor")
+    assert row["state"] == "ok" and "Next." in rule.read_text()
+    pending = prompts.current("general").pending
+    assert pending is not None and pending.text == "Mine.\n"  # still there to approve
+    await delivery.stop()
+
+
+@pytest.mark.parametrize("pinned", [False, True])
+async def test_adopt_takes_the_edit_unless_pinned(
+    prompts: PromptService, tmp_path: Path, pinned: bool
+) -> None:
+    delivery = _service_with(prompts, tmp_path, "adopt")
+    await delivery.start()
+    await delivery.enable(str(tmp_path), "agents-md")
+    if pinned:
+        await prompts.pin("general", True)
+    _edit_agents(tmp_path, "Seed prompt.", "Adopt me.")
+    await delivery.stop()  # the edit is noticed on the next start (or the next swap)
+    delivery = _service_with(prompts, tmp_path, "adopt")
+    await delivery.start()
+    await delivery.wait_idle()
+    state = prompts.current("general")
+    if pinned:  # never adopted while pinned: the edit waits for approval
+        assert state.text == SEED and state.pending is not None
+        assert state.pending.text == "Adopt me.\n"
+        assert delivery.status()["deliveries"][0]["state"] == "conflict"
+    else:
+        assert state.source == "user-edit" and state.text == "Adopt me.\n"
+        assert delivery.status()["deliveries"][0]["state"] == "ok"
+    await delivery.stop()
+
+
+def test_bad_edits_setting_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(DeliveryError, match="delivery_edits"):
+        DeliveryService(None, tmp_path, home=tmp_path, gepad_home=None, edits="maybe")  # type: ignore[arg-type]
 
 
 async def test_empty_edit_is_reported_not_overwritten(

@@ -26,8 +26,9 @@ def run(args: argparse.Namespace) -> int:
             print_json(result)
         else:
             files = ", ".join(result["files"]) or "-"
-            out(f"delivering {result['component']} v{result['version']} to {args.target}: {files}")
-            _print_conflicts(result)
+            version = "-" if result["version"] is None else f"v{result['version']}"
+            out(f"delivering {result['component']} {version} to {args.target}: {files}")
+            _print_notes(result)
     elif action == "disable":
         params = {"workspace": ws, "target": args.target}
         result = with_client(lambda c: c.call("deliver.disable", params))
@@ -69,10 +70,21 @@ def _print_status(rows: list[dict[str, Any]], workspace: str | None) -> None:
         )
     )
     for r in rows:
-        _print_conflicts(r)
+        _print_notes(r)
 
 
-def _print_conflicts(row: dict[str, Any]) -> None:
+def _print_notes(row: dict[str, Any]) -> None:
+    """Conflicts (hand edits and their proposals), and prompts a tool would cut."""
+    if row.get("state") == "over-limit" and row.get("error"):
+        out(f"  over the limit: {row['error']}")
+    for warning in row.get("warnings", []):
+        out(f"  warning: {warning}")
     for c in row.get("conflicts", []):
-        kept = f"kept as v{c['version']}" if c["version"] is not None else c["error"]
+        if c["version"] is not None:
+            kept = (
+                f"proposed as v{c['version']}: `gepad prompt approve {c['version']}` makes it "
+                f"current; `gepad deliver enable` again puts gepad's text back"
+            )
+        else:
+            kept = c["error"]
         out(f"  conflict {fmt_time(c['at'])}: {c['path']} was edited by hand; {kept}")

@@ -204,7 +204,10 @@ def _add_kernel(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     kernel.set_defaults(handler="kernel")
 
 
-DELIVERY_TARGETS = ("agents-md", "copilot", "claude", "cursor", "cline", "continue", "claude-hook")
+DELIVERY_TARGETS = (
+    "agents-md", "copilot", "claude", "cursor", "cline", "continue", "claude-hook", "windsurf",
+    "gemini", "aider",
+)  # fmt: skip
 
 
 def _add_deliver(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -126,13 +126,14 @@ def _assist(config: Config, store: Store, prompts: PromptService) -> AssistServi
     return AssistService(store, prompts, LlmSettings.from_config(config))
 
 
-def _delivery(paths: Paths, prompts: PromptService) -> DeliveryService:
+def _delivery(config: Config, paths: Paths, prompts: PromptService) -> DeliveryService:
     # deliveries.json sits beside the database; `continue` writes under the user's home.
     return DeliveryService(
         prompts,
         paths.data_dir / "deliveries.json",
         home=Path.home(),
         gepad_home=None if paths.home is None else str(paths.home),
+        edits=config.delivery_edits,
     )
 
 
@@ -201,7 +202,7 @@ async def _start(
     if config.optimizer_enabled:
         optimizer = await _start_optimizer(config, store, prompts, hub)
         stack.push_async_callback(optimizer.stop)
-    delivery = _delivery(paths, prompts)
+    delivery = _delivery(config, paths, prompts)
     await delivery.start()
     stack.push_async_callback(delivery.stop)
     outcomes = await _start_outcomes(config, paths, store, optimizer)

@@ -1,4 +1,5 @@
-"""Writing a file so that a reader sees the old bytes or the new ones, never a mix."""
+"""gepad's own files (deliveries.json in the data dir): written so that a reader sees the old
+bytes or the new ones, never a mix. Files in workspaces go through `_place` instead."""
 
 from __future__ import annotations
 
@@ -7,15 +8,7 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["ensure_dirs", "prune_dirs", "read_bytes", "write_atomic"]
-
-
-def read_bytes(path: Path) -> bytes | None:
-    """The file's bytes, or None when it does not exist."""
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        return None
+__all__ = ["ensure_dirs", "write_atomic"]
 
 
 def ensure_dirs(directory: Path) -> list[Path]:
@@ -32,15 +25,6 @@ def ensure_dirs(directory: Path) -> list[Path]:
         with contextlib.suppress(FileExistsError):
             folder.mkdir()
     return missing
-
-
-def prune_dirs(created: list[Path]) -> None:
-    """Remove the folders gepad created, innermost first, while they are empty."""
-    for folder in sorted(created, key=lambda p: len(p.parts), reverse=True):
-        try:
-            folder.rmdir()
-        except OSError:
-            return  # not empty (the user put something there) or gone: leave the rest
 
 
 def write_atomic(path: Path, data: bytes) -> None:

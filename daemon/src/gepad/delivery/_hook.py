@@ -5,18 +5,26 @@ for the current prompt and prints it as Claude Code's JSON hook output
 (`hookSpecificOutput.additionalContext`), and gepad's entry under `hooks.SessionStart` in
 `.claude/settings.json`. The script reads the prompt live, so a swap needs no rewrite; when
 the daemon is not running it prints nothing and exits 0 (a hook must never block a session).
+
+The command is shell-quoted (Claude Code runs it through a shell): an interpreter path with
+`$(...)` or `"` in it is one word, never code. settings.json is the user's: gepad splices its
+own entry in and out as text (`_jsonsplice`), so every other byte stays as it was, and it
+refuses to touch a file that does not parse.
 """
 
 from __future__ import annotations
 
+import copy
 import json
+import shlex
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from gepad.errors import DeliveryConflictError, DeliveryError
 
-from ._atomic import ensure_dirs, prune_dirs, read_bytes, write_atomic
+from ._jsonsplice import SpliceError, insert_item, insert_member, parse, remove_item
+from ._limits import Limit
+from ._place import Place
 from ._types import FileRecord, RenderContext, WriteResult, sha256
 
 __all__ = ["HOOK_SCRIPT", "HookScript", "HookSettings", "hook_command", "render_hook_script"]
@@ -67,110 +75,110 @@ if __name__ == "__main__":
 
 
 def render_hook_script(ctx: RenderContext) -> str:
-    return _SCRIPT.format(python=ctx.python, home=ctx.gepad_home, component=ctx.component)
+    # The shebang is cosmetic (the command names the interpreter), but must stay one line.
+    python = ctx.python if ctx.python and not any(c.isspace() for c in ctx.python) else None
+    return _SCRIPT.format(
+        python=python or "/usr/bin/env python3", home=ctx.gepad_home, component=ctx.component
+    )
 
 
 def hook_command(python: str) -> str:
-    return f'"{python}" "$CLAUDE_PROJECT_DIR/{HOOK_SCRIPT}"'
+    """The shell command Claude Code runs: the quoted interpreter, then the script."""
+    return f'{shlex.quote(python)} "$CLAUDE_PROJECT_DIR/{HOOK_SCRIPT}"'
 
 
 @dataclass(frozen=True, slots=True)
 class HookScript:
+    limit: Limit | None = None
     prompt_bearing: bool = False
 
-    def check_enable(self, path: Path, record: FileRecord | None) -> None:
-        if record is None and path.exists():
-            raise DeliveryConflictError(f"{path} already exists and gepad did not write it")
+    def check_enable(self, place: Place, record: FileRecord | None) -> None:
+        if record is None and place.exists():
+            raise DeliveryConflictError(f"{place} already exists and gepad did not write it")
 
-    def write(self, path: Path, record: FileRecord | None, ctx: RenderContext) -> WriteResult:
+    def write(
+        self, place: Place, record: FileRecord | None, ctx: RenderContext, *, force: bool = False
+    ) -> WriteResult:
         new = render_hook_script(ctx).encode()
-        current = read_bytes(path)
+        current = place.read()
         dirs = record.created_dirs if record else ()
-        if current is None:
-            dirs = (*dirs, *(str(d) for d in ensure_dirs(path.parent)))
-        elif record is not None and sha256(current) != record.sha256:
+        edited = current is not None and record is not None and sha256(current) != record.sha256
+        if edited and not force:
             return WriteResult(record, conflict=True)  # the user changed our script: leave it
-        written = current != new
-        if written:
-            write_atomic(path, new)
-            path.chmod(0o755)
-        return WriteResult(FileRecord(str(path), sha256(new), True, dirs), written=written)
+        if current != new:
+            dirs = (*dirs, *place.write(new, mode=0o755))
+        return WriteResult(FileRecord(str(place), sha256(new), True, dirs), written=current != new)
 
-    def remove(self, path: Path, record: FileRecord) -> str:
-        current = read_bytes(path)
+    def remove(self, place: Place, record: FileRecord) -> str:
+        current = place.read()
         if current is None:
-            prune_dirs([Path(d) for d in record.created_dirs])
+            place.prune(record.created_dirs)
             return "absent"
         if sha256(current) != record.sha256:
             return "kept: edited since gepad wrote it"
-        path.unlink()
-        prune_dirs([Path(d) for d in record.created_dirs])
+        place.unlink()
+        place.prune(record.created_dirs)
         return "removed"
 
 
 @dataclass(frozen=True, slots=True)
 class HookSettings:
-    """gepad's entry in `.claude/settings.json`; the user's other settings are kept."""
+    """gepad's entry in `.claude/settings.json`; every other byte of the file is kept.
 
+    The record's `sep` holds the exact text gepad inserted, so that removing it gives back
+    the file as it was; if the user reformatted it since, the entry is cut out by position.
+    """
+
+    limit: Limit | None = None
     prompt_bearing: bool = False
 
-    def check_enable(self, path: Path, record: FileRecord | None) -> None:
-        _load(path)
+    def check_enable(self, place: Place, record: FileRecord | None) -> None:
+        _load(place)
 
-    def write(self, path: Path, record: FileRecord | None, ctx: RenderContext) -> WriteResult:
-        data = _load(path)
-        existed = data is not None
-        settings: dict[str, Any] = data if data is not None else {}
+    def write(
+        self, place: Place, record: FileRecord | None, ctx: RenderContext, *, force: bool = False
+    ) -> WriteResult:
+        loaded = _load(place)
         command = hook_command(ctx.python)
+        mine = sha256(command.encode())
         dirs = record.created_dirs if record else ()
-        created = record.created if record else not existed
-        written = False
-        if not _has_entry(settings, command):
-            hooks = settings.setdefault("hooks", {})
-            if not isinstance(hooks, dict) or not isinstance(hooks.get("SessionStart", []), list):
-                raise DeliveryError(f"{path}: 'hooks.SessionStart' is not a list; fix it by hand")
-            hooks.setdefault("SessionStart", []).append(_entry(command))
-            if not existed:
-                dirs = (*dirs, *(str(d) for d in ensure_dirs(path.parent)))
-            write_atomic(path, (json.dumps(settings, indent=2) + "\n").encode())
-            written = True
-        return WriteResult(
-            FileRecord(str(path), sha256(command.encode()), created, dirs), written=written
-        )
+        created = record.created if record else loaded is None
+        sep = record.sep if record else ""
+        text = loaded[0] if loaded is not None else ""
+        if _has_entry(_data(text), mine):
+            return WriteResult(FileRecord(str(place), mine, created, dirs, sep))
+        if record is not None and _has_entry(_data(text), record.sha256):
+            text = _strip(text, record, place)  # an entry from an older gepad: replace it
+        new_text, inserted = _add(text, command, place)
+        dirs = (*dirs, *place.write(new_text.encode("utf-8")))
+        return WriteResult(FileRecord(str(place), mine, created, dirs, inserted), written=True)
 
-    def remove(self, path: Path, record: FileRecord) -> str:
-        data = _load(path)
-        if data is None:
+    def remove(self, place: Place, record: FileRecord) -> str:
+        loaded = _load(place)
+        if loaded is None or not _has_entry(loaded[1], record.sha256):
             return "absent"
-        hooks = data.get("hooks")
-        starts = hooks.get("SessionStart") if isinstance(hooks, dict) else None
-        if not isinstance(starts, list):
-            return "absent"
-        mine = [g for g in starts if _is_ours(g, record.sha256)]
-        if not mine:
-            return "absent"
-        starts[:] = [g for g in starts if not _is_ours(g, record.sha256)]
-        assert isinstance(hooks, dict)
-        if not starts:
-            del hooks["SessionStart"]
-        if not hooks:
-            del data["hooks"]
-        if not data and record.created:
-            path.unlink()
-            prune_dirs([Path(d) for d in record.created_dirs])
-        else:
-            write_atomic(path, (json.dumps(data, indent=2) + "\n").encode())
-        return "removed"
+        rest = _strip(loaded[0], record, place)
+        if record.created and _is_empty_shell(rest):
+            place.unlink()
+            place.prune(record.created_dirs)
+            return "removed"
+        place.write(rest.encode("utf-8"))
+        return "removed gepad's hook entry; the rest of the file is kept"
 
 
 def _entry(command: str) -> dict[str, Any]:
     return {"matcher": "", "hooks": [{"type": "command", "command": command, "timeout": 10}]}
 
 
-def _has_entry(settings: dict[str, Any], command: str) -> bool:
-    hooks = settings.get("hooks")
+def _starts(data: Any) -> list[Any] | None:
+    hooks = data.get("hooks") if isinstance(data, dict) else None
     starts = hooks.get("SessionStart") if isinstance(hooks, dict) else None
-    return isinstance(starts, list) and any(_is_ours(g, sha256(command.encode())) for g in starts)
+    return starts if isinstance(starts, list) else None
+
+
+def _has_entry(data: Any, command_sha: str) -> bool:
+    starts = _starts(data)
+    return starts is not None and any(_is_ours(g, command_sha) for g in starts)
 
 
 def _is_ours(group: Any, command_sha: str) -> bool:
@@ -183,14 +191,101 @@ def _is_ours(group: Any, command_sha: str) -> bool:
     )
 
 
-def _load(path: Path) -> dict[str, Any] | None:
-    raw = read_bytes(path)
+def _without(data: Any, command_sha: str) -> Any:
+    """`data` with gepad's entry taken out and the containers it leaves empty dropped."""
+    data = copy.deepcopy(data)
+    starts = _starts(data)
+    if starts is not None:
+        starts[:] = [g for g in starts if not _is_ours(g, command_sha)]
+        if not starts:
+            del data["hooks"]["SessionStart"]
+        if not data["hooks"]:
+            del data["hooks"]
+    return data
+
+
+def _is_empty_shell(text: str) -> bool:
+    return not text.strip() or json.loads(text) == {}
+
+
+def _load(place: Place) -> tuple[str, Any] | None:
+    """(text, parsed) of settings.json, None when absent; refuses what does not parse."""
+    raw = place.read()
     if raw is None:
         return None
     try:
-        data = json.loads(raw.decode("utf-8")) if raw.strip() else {}
+        text = raw.decode("utf-8")
+        data = json.loads(text) if text.strip() else {}
     except (UnicodeDecodeError, ValueError) as exc:
-        raise DeliveryError(f"{path}: not valid JSON ({exc}); fix it or move it away") from None
+        raise DeliveryError(
+            f"{place}: not valid JSON ({exc}); gepad will not rewrite it: fix it or move it away"
+        ) from None
     if not isinstance(data, dict):
-        raise DeliveryError(f"{path}: expected a JSON object at the top level")
-    return data
+        raise DeliveryError(f"{place}: expected a JSON object at the top level; left untouched")
+    return text, data
+
+
+def _data(text: str) -> Any:
+    return json.loads(text) if text.strip() else {}
+
+
+def _add(text: str, command: str, place: Place) -> tuple[str, str]:
+    """`text` with gepad's entry added, and the exact text inserted."""
+    entry = _entry(command)
+    if not text.strip():
+        doc = json.dumps({"hooks": {"SessionStart": [entry]}}, indent=2, ensure_ascii=False)
+        return text + doc + "\n", doc + "\n"
+    try:
+        root = parse(text)
+        hooks = root.last("hooks")
+        if hooks is None:
+            value = json.dumps({"SessionStart": [entry]}, ensure_ascii=False)
+            pos, inserted = insert_member(text, root, "hooks", value)
+        elif hooks.kind != "object":
+            raise DeliveryError(f"{place}: 'hooks' is not an object; fix it by hand")
+        elif (starts := hooks.last("SessionStart")) is None:
+            value = json.dumps([entry], ensure_ascii=False)
+            pos, inserted = insert_member(text, hooks, "SessionStart", value)
+        elif starts.kind != "array":
+            raise DeliveryError(f"{place}: 'hooks.SessionStart' is not a list; fix it by hand")
+        else:
+            pos, inserted = insert_item(text, starts, json.dumps(entry, ensure_ascii=False))
+    except SpliceError as exc:
+        raise DeliveryError(f"{place}: gepad cannot edit this JSON safely ({exc})") from None
+    new = text[:pos] + inserted + text[pos:]
+    before, after = json.loads(text), json.loads(new)
+    mine = sha256(command.encode())
+    if not _has_entry(after, mine) or _without(after, mine) != _without(before, mine):
+        raise DeliveryError(f"{place}: adding gepad's hook would change more than its entry")
+    return new, inserted
+
+
+def _strip(text: str, record: FileRecord, place: Place) -> str:
+    """`text` without gepad's entry: the exact text gepad inserted if it is still there."""
+    before = _without(_data(text), record.sha256)
+    if record.sep and text.count(record.sep) == 1:
+        candidate = text.replace(record.sep, "", 1)
+        try:
+            if _without(_data(candidate), record.sha256) == before and not _has_entry(
+                _data(candidate), record.sha256
+            ):
+                return candidate
+        except ValueError:
+            pass
+    try:
+        root = parse(text)
+        hooks = root.last("hooks")
+        starts = hooks.last("SessionStart") if hooks is not None else None
+        found = [
+            i
+            for i, item in enumerate(starts.items if starts is not None else ())
+            if _is_ours(json.loads(text[item.start : item.end]), record.sha256)
+        ]
+    except SpliceError as exc:
+        raise DeliveryError(f"{place}: cannot find gepad's hook entry to remove ({exc})") from None
+    if starts is None or len(found) != 1:
+        raise DeliveryError(
+            f"{place}: gepad's hook entry is not where gepad put it; remove it by hand"
+        )
+    index = found[0]
+    return remove_item(text, starts, index)

@@ -27,15 +27,31 @@ MAX_CONFLICTS = 20  # per delivery, newest kept
 
 @dataclass(frozen=True, slots=True)
 class Conflict:
-    """The user edited gepad's part of `path`; their text became `version` (or `error`)."""
+    """The user edited gepad's part of `path` and it is not settled yet: their text waits as
+    the proposal `version` (or could not be kept: `error`). `text_sha` identifies the text,
+    so that the same edit is proposed once, not on every swap."""
 
     path: str
     at: float
     version: int | None
     error: str | None = None
+    text_sha: str | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {"path": self.path, "at": self.at, "version": self.version, "error": self.error}
+        return {
+            "path": self.path,
+            "at": self.at,
+            "version": self.version,
+            "error": self.error,
+            "text_sha": self.text_sha,
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> Conflict:
+        return cls(
+            str(raw["path"]), float(raw["at"]), raw.get("version"), raw.get("error"),
+            raw.get("text_sha"),
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +64,10 @@ class Delivery:
     conflicts: tuple[Conflict, ...] = ()
     written_at: float | None = None
     error: str | None = None
+    over_limit: str | None = None  # the last prompt was not written: past the target's limit
+    warnings: tuple[str, ...] = ()  # written, but the tool cuts it
+    room: int | None = None  # the longest prompt that fits now, in room_unit
+    room_unit: str | None = None
     _key: tuple[str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -60,8 +80,16 @@ class Delivery:
     def record(self, path: str) -> FileRecord | None:
         return next((r for r in self.files if r.path == path), None)
 
+    def conflict_at(self, path: str) -> Conflict | None:
+        return next((c for c in self.conflicts if c.path == path), None)
+
     def with_conflict(self, conflict: Conflict) -> Delivery:
-        return replace(self, conflicts=(*self.conflicts, conflict)[-MAX_CONFLICTS:])
+        """Replace the open conflict on `conflict.path` (one per file)."""
+        kept = tuple(c for c in self.conflicts if c.path != conflict.path)
+        return replace(self, conflicts=(*kept, conflict)[-MAX_CONFLICTS:])
+
+    def without_conflict(self, path: str) -> Delivery:
+        return replace(self, conflicts=tuple(c for c in self.conflicts if c.path != path))
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -73,6 +101,10 @@ class Delivery:
             "conflicts": [c.as_json() for c in self.conflicts],
             "written_at": self.written_at,
             "error": self.error,
+            "over_limit": self.over_limit,
+            "warnings": list(self.warnings),
+            "room": self.room,
+            "room_unit": self.room_unit,
         }
 
     @classmethod
@@ -83,12 +115,13 @@ class Delivery:
             component=str(raw["component"]),
             enabled_at=float(raw["enabled_at"]),
             files=tuple(FileRecord.from_json(r) for r in raw.get("files", ())),
-            conflicts=tuple(
-                Conflict(str(c["path"]), float(c["at"]), c.get("version"), c.get("error"))
-                for c in raw.get("conflicts", ())
-            ),
+            conflicts=tuple(Conflict.from_json(c) for c in raw.get("conflicts", ())),
             written_at=raw.get("written_at"),
             error=raw.get("error"),
+            over_limit=raw.get("over_limit"),
+            warnings=tuple(str(w) for w in raw.get("warnings", ())),
+            room=raw.get("room"),
+            room_unit=raw.get("room_unit"),
         )
 
 

@@ -4,49 +4,45 @@ It subscribes to `PromptService`; a change marks its component dirty and one bac
 re-renders every delivery of the dirty components (file I/O in one worker thread, so the event
 loop never blocks on disk). Changes that arrive during a render coalesce into the next one.
 
-Conflicts: a prompt-bearing file whose gepad part differs from what gepad last wrote, and
-whose text differs from the prompt about to be written, was edited by the user. It is not
-overwritten: the user's text becomes a `user-edit` version (`PromptService.set_text`), which
-makes it current, seeds the optimizer, and re-renders every delivery with it. Each conflict is
-kept on the delivery and shown by `deliver.status`.
+Hand edits: a prompt-bearing file whose gepad part differs from what gepad last wrote, and
+whose text differs from the prompt about to be written, was edited by the user (or by a
+`git pull`, or an agent). It is not overwritten, and it does not become the prompt of every
+workspace: the text becomes a *proposal*, a pending `user-edit` version
+(`PromptService.propose_edit`) that `gepad prompt approve` makes current. With
+`delivery_edits = "adopt"` it becomes current at once (`set_text`), unless the component is
+pinned. The delivery shows the conflict until it is settled: the proposal approved (the file
+then matches the prompt), rejected (the file is re-delivered), the file put back, or the
+delivery enabled again (which re-delivers the current prompt over the edit).
+
+Limits: each target's documented limit (`_limits`) is checked on every write;
+`max_prompt_chars` / `max_prompt_lines` give the smallest room among a component's deliveries.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from gepad.errors import DeliveryConflictError, DeliveryError, GepadError
 from gepad.prompts import PromptService, PromptState
 
+from ._jobs import Job, check_enable, remove_all, write_all
 from ._registry import Conflict, Delivery, load_registry, save_registry
 from ._targets import TARGET_NAMES, TARGETS
-from ._types import FileRecord, RenderContext, WriteResult
+from ._types import RenderContext, WriteResult, sha256
 
-__all__ = ["DeliveryService"]
+__all__ = ["DeliveryEdits", "DeliveryService"]
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True, slots=True)
-class _Job:
-    key: tuple[str, str]
-    ctx: RenderContext
-    files: tuple[tuple[Path, Any], ...]
-    records: tuple[FileRecord | None, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class _Done:
-    key: tuple[str, str]
-    results: tuple[WriteResult, ...]
-    error: str | None
+DeliveryEdits = Literal["propose", "adopt"]
 
 
 class DeliveryService:
@@ -57,13 +53,17 @@ class DeliveryService:
         *,
         home: Path,
         gepad_home: str | None,
+        edits: DeliveryEdits = "propose",
         python: str = sys.executable,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        if edits not in ("propose", "adopt"):
+            raise DeliveryError(f"delivery_edits: must be 'propose' or 'adopt', got {edits!r}")
         self._prompts = prompts
         self._file = registry_file
-        self._home = home
+        self._home = Path(os.path.realpath(home))  # `continue` files are confined to it
         self._gepad_home = gepad_home
+        self._edits = edits
         self._python = python
         self._clock = clock
         self._deliveries: dict[tuple[str, str], Delivery] = {}
@@ -98,6 +98,8 @@ class DeliveryService:
     async def enable(
         self, workspace: str, target: str, component: str = "general"
     ) -> dict[str, Any]:
+        """Start delivering; on a delivery already enabled, re-deliver the current prompt
+        (over a hand edit: the edit stays proposed, see the module doc)."""
         ws = _workspace(workspace)
         if target not in TARGETS:
             raise DeliveryError(f"unknown target {target!r}; one of {', '.join(TARGET_NAMES)}")
@@ -106,23 +108,23 @@ class DeliveryService:
         async with self._lock:
             files = TARGETS[target].paths(Path(ws), self._home)
             existing = self._deliveries.get(key)
-            for path, _ in files:
+            for place, _ in files:
                 for other in self._deliveries.values():
-                    clash = other.component != component and other.record(str(path))
+                    clash = other.component != component and other.record(str(place))
                     if other.key != key and clash:
                         raise DeliveryConflictError(
-                            f"{path} already carries component {other.component!r} "
+                            f"{place} already carries component {other.component!r} "
                             f"(for {other.workspace}); disable that first"
                         )
             records = {r.path: r for d in self._deliveries.values() for r in d.files}
-            await asyncio.to_thread(_check_enable, files, records)
+            await asyncio.to_thread(check_enable, files, records)
             delivery = existing or Delivery(ws, target, component, self._clock())
             if existing is not None and existing.component != component:
                 delivery = replace(existing, component=component)
             self._deliveries[key] = delivery
-            adopted = await self._sync_locked([delivery])
-            await asyncio.to_thread(save_registry, self._file, list(self._deliveries.values()))
-        await self._adopt(adopted)
+            edits = await self._sync_locked([delivery], force=existing is not None)
+            await self._save()
+        await self._settle(edits)
         return self._status_of(self._deliveries[key])
 
     async def disable(self, workspace: str, target: str) -> dict[str, Any]:
@@ -133,10 +135,10 @@ class DeliveryService:
             if delivery is None:
                 raise DeliveryError(f"{target} is not enabled for {ws}")
             shared = {r.path for d in self._deliveries.values() if d.key != key for r in d.files}
-            kinds = dict(TARGETS[target].paths(Path(ws), self._home))
-            outcome = await asyncio.to_thread(_remove_all, delivery, kinds, shared)
+            kinds = {str(p): (p, k) for p, k in TARGETS[target].paths(Path(ws), self._home)}
+            outcome = await asyncio.to_thread(remove_all, delivery, kinds, shared)
             del self._deliveries[key]
-            await asyncio.to_thread(save_registry, self._file, list(self._deliveries.values()))
+            await self._save()
         return {"workspace": ws, "target": target, "files": outcome}
 
     def status(self, workspace: str | None = None) -> dict[str, Any]:
@@ -147,6 +149,28 @@ class DeliveryService:
             if ws is None or d.workspace == ws
         ]
         return {"deliveries": rows, "targets": list(TARGET_NAMES)}
+
+    # the optimizer's length budget -------------------------------------------------------------
+
+    def max_prompt_chars(self, component: str) -> int | None:
+        """The longest prompt (in characters) that fits every target `component` is delivered
+        to, or None when none of them documents a character or byte limit. AGENTS.md's room
+        leaves out the user's own text in it, as of the last write. A byte limit counts as
+        that many characters: exact for ASCII; text with multi-byte characters can still go
+        over, and then the write refuses it (state `over-limit`)."""
+        return self._min_room(component, ("chars", "bytes"))
+
+    def max_prompt_lines(self, component: str) -> int | None:
+        """Likewise for the targets whose limit counts lines (claude, cursor)."""
+        return self._min_room(component, ("lines",))
+
+    def _min_room(self, component: str, units: tuple[str, ...]) -> int | None:
+        rooms = [
+            d.room
+            for d in self._deliveries.values()
+            if d.component == component and d.room is not None and d.room_unit in units
+        ]
+        return min(rooms) if rooms else None
 
     # re-rendering on prompt changes ------------------------------------------------------------
 
@@ -164,17 +188,20 @@ class DeliveryService:
             try:
                 async with self._lock:
                     todo = [d for d in self._deliveries.values() if d.component in components]
-                    adopted = await self._sync_locked(todo)
+                    edits = await self._sync_locked(todo)
                     if todo:
-                        await asyncio.to_thread(
-                            save_registry, self._file, list(self._deliveries.values())
-                        )
-                await self._adopt(adopted)
+                        await self._save()
+                await self._settle(edits)
             except Exception:  # a long-running loop: log and wait for the next change
                 log.exception("delivery: re-rendering %s failed", ", ".join(sorted(components)))
 
-    async def _sync_locked(self, deliveries: list[Delivery]) -> list[tuple[Delivery, str, str]]:
-        """Write `deliveries`; returns (delivery, path, user text) for every conflict."""
+    async def _save(self) -> None:
+        await asyncio.to_thread(save_registry, self._file, list(self._deliveries.values()))
+
+    async def _sync_locked(
+        self, deliveries: list[Delivery], *, force: bool = False
+    ) -> list[tuple[Delivery, str, str]]:
+        """Write `deliveries`; returns (delivery, path, user text) for every hand edit."""
         jobs = []
         # A path two deliveries share (continue) has one record, whoever wrote it first.
         known = {r.path: r for d in self._deliveries.values() for r in d.files}
@@ -189,47 +216,111 @@ class DeliveryService:
             )
             files = TARGETS[d.target].paths(Path(d.workspace), self._home)
             records = tuple(d.record(str(p)) or known.get(str(p)) for p, _ in files)
-            jobs.append(_Job(d.key, ctx, files, records))
-        done = await asyncio.to_thread(_write_all, jobs)
+            jobs.append(Job(d.key, ctx, files, records, force))
+        done = await asyncio.to_thread(write_all, jobs)
         now = self._clock()
-        conflicts: list[tuple[Delivery, str, str]] = []
+        edits: list[tuple[Delivery, str, str]] = []
         for item in done:
             d = self._deliveries[item.key]
             if item.error is not None:
                 log.error("delivery %s for %s: %s", d.target, d.workspace, item.error)
                 self._deliveries[d.key] = replace(d, error=item.error)
                 continue
-            written = tuple(r.record for r in item.results if r.record is not None)
-            d = replace(d, files=written, error=None, written_at=now)
+            d = self._with_results(d, item.results, now)
             for result in item.results:
                 if result.conflict and result.user_text is not None and result.record is not None:
-                    conflicts.append((d, result.record.path, result.user_text))
-                elif result.conflict:
-                    path = result.record.path if result.record else "?"
-                    d = d.with_conflict(Conflict(path, now, None, "edited by hand; left as is"))
+                    edits.append((d, result.record.path, result.user_text))
             self._deliveries[d.key] = d
-        return conflicts
+        return edits
 
-    async def _adopt(self, conflicts: list[tuple[Delivery, str, str]]) -> None:
-        for d, path, text in conflicts:
-            try:
-                state = await self._prompts.set_text(d.component, text)
-                conflict = Conflict(path, self._clock(), state.version)
-                log.warning(
-                    "delivery: %s edited by hand; kept as %s v%d", path, d.component, state.version
-                )
-            except GepadError as exc:
-                conflict = Conflict(path, self._clock(), None, f"could not keep the edit: {exc}")
-                log.error("delivery: %s was edited by hand and could not be kept: %s", path, exc)
+    def _with_results(self, d: Delivery, results: tuple[WriteResult, ...], now: float) -> Delivery:
+        kept = {r.path: r for r in d.files}
+        written = tuple(r.record for r in results if r.record is not None)
+        rooms = [(r.room, r.room_unit) for r in results if r.room is not None]
+        d = replace(
+            d,
+            files=written or tuple(kept.values()),
+            error=None,
+            written_at=now
+            if any(r.written for r in results) or d.written_at is None
+            else d.written_at,
+            over_limit=next((r.refusal for r in results if r.refusal), None),
+            warnings=tuple(r.warning for r in results if r.warning),
+            room=rooms[0][0] if rooms else None,
+            room_unit=rooms[0][1] if rooms else None,
+        )
+        for result in results:
+            path = result.record.path if result.record else None
+            if path is None:
+                continue
+            if not result.conflict:
+                d = d.without_conflict(path)  # written, or equal to the prompt: settled
+            elif result.user_text is None and d.conflict_at(path) is None:
+                d = d.with_conflict(Conflict(path, now, None, "edited by hand; left as is"))
+        return d
+
+    async def _settle(self, edits: list[tuple[Delivery, str, str]]) -> None:
+        """Turn hand edits into proposals (or, with `delivery_edits = "adopt"`, into the current
+        prompt); re-deliver a file whose proposal was rejected."""
+        rejected: set[tuple[str, str]] = set()
+        for d, path, text in edits:
+            digest = sha256(text.replace("\r\n", "\n").strip().encode())
+            open_conflict = d.conflict_at(path)
+            if open_conflict is not None and open_conflict.text_sha == digest:
+                if open_conflict.version is not None:
+                    version = await self._prompts.version(d.component, open_conflict.version)
+                    if version is not None and version.status == "rejected":
+                        rejected.add(d.key)
+                continue  # the same edit as before: proposed once, waiting for the user
+            conflict = await self._propose(d, path, text, digest)
             current = self._deliveries.get(d.key)
             if current is not None:
-                self._deliveries[d.key] = current.with_conflict(conflict)
-        if conflicts:
+                self._deliveries[d.key] = (
+                    current.with_conflict(conflict) if conflict else current.without_conflict(path)
+                )
+        if rejected:
             async with self._lock:
-                await asyncio.to_thread(save_registry, self._file, list(self._deliveries.values()))
+                todo = [self._deliveries[k] for k in rejected if k in self._deliveries]
+                await self._sync_locked(todo, force=True)
+                for d in todo:
+                    log.info("delivery: proposal rejected; %s re-delivered", d.workspace)
+        if edits:
+            async with self._lock:
+                await self._save()
+
+    async def _propose(self, d: Delivery, path: str, text: str, digest: str) -> Conflict | None:
+        now = self._clock()
+        try:
+            if self._edits == "adopt" and not self._prompts.current(d.component).pinned:
+                state = await self._prompts.set_text(d.component, text)
+                log.warning(
+                    "delivery: %s edited by hand; adopted as %s v%d",
+                    path,
+                    d.component,
+                    state.version,
+                )
+                return None
+            state = await self._prompts.propose_edit(d.component, text)
+        except GepadError as exc:
+            log.error("delivery: %s was edited by hand and could not be kept: %s", path, exc)
+            return Conflict(path, now, None, f"could not keep the edit: {exc}", digest)
+        assert state.pending is not None
+        log.warning(
+            "delivery: %s edited by hand; proposed as %s v%d (gepad prompt approve %d)",
+            path, d.component, state.pending.version, state.pending.version,
+        )  # fmt: skip
+        return Conflict(path, now, state.pending.version, None, digest)
 
     def _status_of(self, d: Delivery) -> dict[str, Any]:
         versions = [r.version for r in d.files if r.version is not None]
+        limit = next((k.limit for _, k in TARGETS[d.target].files if k.limit), None)
+        state = "ok"
+        if d.error:
+            state = "error"
+        elif d.over_limit:
+            state = "over-limit"
+        elif d.conflicts:
+            state = "conflict"
         return {
             "workspace": d.workspace,
             "target": d.target,
@@ -238,8 +329,11 @@ class DeliveryService:
             "files": [r.path for r in d.files],
             "version": max(versions) if versions else None,
             "written_at": d.written_at,
-            "state": "error" if d.error else ("conflict" if d.conflicts else "ok"),
-            "error": d.error,
+            "state": state,
+            "error": d.error or d.over_limit,
+            "warnings": list(d.warnings),
+            "limit": limit.as_json() if limit else None,
+            "room": d.room,
             "conflicts": [c.as_json() for c in d.conflicts],
         }
 
@@ -254,47 +348,3 @@ def _workspace(raw: str, *, must_exist: bool = True) -> str:
     if must_exist and not path.is_dir():
         raise DeliveryError(f"workspace: {raw} is not an existing folder")
     return str(path.resolve() if path.exists() else path)
-
-
-def _check_enable(files: tuple[tuple[Path, Any], ...], records: dict[str, FileRecord]) -> None:
-    for path, kind in files:
-        kind.check_enable(path, records.get(str(path)))
-
-
-def _write_all(jobs: list[_Job]) -> list[_Done]:
-    """Runs in a worker thread. A path shared by two deliveries (continue) is written once."""
-    done: list[_Done] = []
-    by_path: dict[str, WriteResult] = {}
-    for job in jobs:
-        results: list[WriteResult] = []
-        try:
-            for (path, kind), record in zip(job.files, job.records, strict=True):
-                shared = by_path.get(str(path))
-                if shared is not None and not shared.conflict:
-                    results.append(replace(shared, written=False))
-                    continue
-                result = kind.write(path, record, job.ctx)
-                by_path[str(path)] = result
-                results.append(result)
-        except (OSError, GepadError) as exc:
-            done.append(_Done(job.key, (), str(exc)))
-            continue
-        done.append(_Done(job.key, tuple(results), None))
-    return done
-
-
-def _remove_all(
-    delivery: Delivery, kinds: dict[Path, Any], shared: set[str]
-) -> list[dict[str, str]]:
-    out = []
-    for record in delivery.files:
-        if record.path in shared:
-            out.append({"path": record.path, "result": "kept: another workspace uses it"})
-            continue
-        kind = kinds.get(Path(record.path))
-        try:
-            result = kind.remove(Path(record.path), record) if kind else "absent"
-        except (OSError, GepadError) as exc:
-            result = f"kept: {exc}"
-        out.append({"path": record.path, "result": result})
-    return out

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from ._limits import Limit
+    from ._place import Place
 
 __all__ = [
     "FileKind",
@@ -30,7 +33,7 @@ def same_text(a: str, b: str) -> bool:
 def header_line(component: str, version: int) -> str:
     return (
         f'<!-- gepad: prompt "{component}" v{version}. '
-        "Edit freely: gepad keeps your text as a new prompt version. -->"
+        "Edit freely: gepad proposes your text as a new prompt version. -->"
     )
 
 
@@ -80,29 +83,47 @@ class FileRecord:
 
 @dataclass(frozen=True, slots=True)
 class WriteResult:
-    """`record`: the new record (unchanged on conflict). `conflict`: the user edited gepad's
-    part; `user_text` is their prompt text when it can be adopted (None: not a prompt)."""
+    """`record`: the new record (unchanged on conflict or refusal). `conflict`: the user edited
+    gepad's part; `user_text` is their prompt text when it can be offered (None: not a prompt).
+    `refusal`: not written because of the target's limit (`warning`: written, but the tool
+    cuts it); `room`: the longest prompt that fits now, in `room_unit`."""
 
     record: FileRecord | None
     written: bool = False
     conflict: bool = False
     user_text: str | None = None
     notes: tuple[str, ...] = field(default=())
+    refusal: str | None = None
+    warning: str | None = None
+    room: int | None = None
+    room_unit: str | None = None
 
 
 class FileKind(Protocol):
-    """One file a target writes: how to write it on a swap and how to take it back."""
+    """One file a target writes: how to write it on a swap and how to take it back.
+
+    Every file operation goes through the `Place` (confined to the workspace, no links out).
+    """
 
     @property
     def prompt_bearing(self) -> bool:
         """Whether the file carries the prompt text (and so can hold a user's edit of it)."""
         ...
 
-    def check_enable(self, path: Path, record: FileRecord | None) -> None:
+    @property
+    def limit(self) -> Limit | None:
+        """How much of the file its tool reads, if it documents a limit."""
+        ...
+
+    def check_enable(self, place: Place, record: FileRecord | None) -> None:
         """Raise DeliveryConflictError if gepad must not take this path over."""
 
-    def write(self, path: Path, record: FileRecord | None, ctx: RenderContext) -> WriteResult: ...
+    def write(
+        self, place: Place, record: FileRecord | None, ctx: RenderContext, *, force: bool = False
+    ) -> WriteResult:
+        """Write `ctx`'s prompt; `force` overwrites a hand edit (re-delivery)."""
+        ...
 
-    def remove(self, path: Path, record: FileRecord) -> str:
-        """Take gepad's part back; returns 'removed', 'absent' or why it was kept."""
+    def remove(self, place: Place, record: FileRecord) -> str:
+        """Take gepad's part back; returns what was done ('removed', ...) or why it was kept."""
         ...

@@ -12,7 +12,8 @@ Decisions (see docs/store.md):
   `held` and changes nothing. Explicit user actions (`set_text`, `rollback`, `approve`, `reject`)
   still apply to a pinned component, and the pin stays.
 * `auto`: a proposal becomes current at once (the optimizer decides what is a new best); any
-  version still pending from an earlier review-mode run is superseded by it.
+  version still pending from an earlier review-mode run is superseded by it, except a user's
+  own proposal (`propose_edit`, a hand edit of a delivered file), which waits for them.
   `review`: a proposal becomes the pending version, superseding an older pending one.
 * A user edit and a rollback leave a pending version pending.
 * Mutations run to completion even if the caller is cancelled, so the snapshot never falls
@@ -216,19 +217,47 @@ class PromptService:
             await self._store.set_prompt_version_status(
                 tx, component, cs.current_version, "superseded"
             )
-            if cs.pending_version is not None:
-                await self._store.set_prompt_version_status(
-                    tx, component, cs.pending_version, "superseded"
-                )
+            pending = cs.pending_version
+            if pending is not None and not await self._is_user_edit(tx, component, pending):
+                await self._store.set_prompt_version_status(tx, component, pending, "superseded")
+                pending = None  # a user's proposal (propose_edit) waits for them instead
             new = await self._insert(
                 tx, component, text, score, "optimizer", candidate_id, "current"
             )
-            change = await self._commit_state(tx, component, new, None, cs.pinned, "prompt.swap")
+            change = await self._commit_state(
+                tx, component, new, pending, cs.pinned, "prompt.swap"
+            )
             return _Change(change.state, True, new, "swapped")
 
         change = await self._mutate(component, op)
         assert change.version is not None and change.action is not None
         return ProposeOutcome(action=change.action, version=change.version, state=change.state)
+
+    async def propose_edit(self, component: str, text: str) -> PromptState:
+        """A user edit made somewhere else (a delivered file): a `user-edit` version that waits
+        as the pending version for `approve` or `reject` (superseding an older pending one),
+        pinned or not, whatever the swap policy. The current version stays current."""
+        self._known(component)
+        check_text(text)
+
+        async def op(tx: Tx) -> _Change:
+            cs = await self._require_state(tx, component)
+            if cs.pending_version is not None:
+                await self._store.set_prompt_version_status(
+                    tx, component, cs.pending_version, "superseded"
+                )
+            new = await self._insert(tx, component, text, None, "user-edit", None, "pending")
+            current = await self._current_row(tx, cs)
+            return await self._commit_state(
+                tx, component, current, new.version, cs.pinned, "prompt.pending"
+            )
+
+        return (await self._mutate(component, op)).state
+
+    async def version(self, component: str, version: int) -> PromptVersion | None:
+        """One recorded version (any status), or None."""
+        self._known(component)
+        return await self._store.get_prompt_version(component, check_version(version))
 
     async def approve(self, component: str, version: int) -> PromptState:
         """Make the pending version current; any other version is refused."""
@@ -364,6 +393,10 @@ class PromptService:
         if cs is None or cs.current_version is None:
             raise UnknownComponentError(component)
         return cs
+
+    async def _is_user_edit(self, tx: Tx, component: str, version: int) -> bool:
+        row = await self._store.get_prompt_version(component, version, tx=tx)
+        return row is not None and row.source == "user-edit"
 
     async def _current_row(self, tx: Tx, cs: ComponentState) -> PromptVersion:
         assert cs.current_version is not None
