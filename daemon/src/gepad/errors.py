@@ -136,3 +136,7 @@ class ReportParseError(OutcomeError):
 
 class WorkspaceError(OutcomeError):
     """A workspace path given to `workspace.add`/`workspace.remove` cannot be used."""
+
+
+class CaptureError(GepadError):
+    """A capture source (Claude Code, Continue, git) cannot be used as asked."""

@@ -61,6 +61,7 @@ class Bridge:
             on_connected=self._connected,
         )
         self._timer: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[None]] = set()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -355,6 +356,44 @@ class Bridge:
         doc = self._server.workspace.text_documents.get(unquote(uri))
         if doc is not None:
             self._texts[uri] = doc.source
+            task = asyncio.get_running_loop().create_task(self._track_captured(uri))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    async def _track_captured(self, uri: str) -> None:
+        """Track what another assistant wrote in this file (Claude Code, via the daemon's
+        capture), so that the user's edit becomes a correction on save, as for gepad.assist."""
+        try:
+            found = await self.call("capture.generations", {"file": uri})
+        except (DaemonUnavailable, RemoteError) as exc:
+            log.debug("no captured generations for %s: %s", uri, exc)
+            return
+        doc = self._server.workspace.text_documents.get(unquote(uri))
+        if doc is None:
+            return
+        known = {t.generation_id for t in self.tracker.in_document(uri)}
+        for gen in found.get("generations", []):
+            gid, output = gen.get("generation_id"), gen.get("output")
+            if not isinstance(gid, int) or not isinstance(output, str) or gid in known:
+                continue
+            index = doc.source.find(output)
+            if index < 0 or not output:
+                continue  # edited already, or moved: the daemon's file tracker sees it
+            pos = doc.client_position_at_offset(index)
+            start = (pos.line, pos.character)
+            units = doc.position_codec.client_num_units
+            self.tracker.add(
+                uri=uri,
+                span=Span(start, end_of_insert(start, output, units)),
+                output=output,
+                component=str(gen.get("component") or self._component(uri)),
+                context=str(gen.get("context") or ""),
+                instruction=str(gen.get("instruction") or ""),
+                created_at=time.monotonic(),
+                generation_id=gid,
+                prompt_version=gen.get("prompt_version"),
+                language=doc.language_id,
+            )
 
     def changed(self, uri: str, changes: Sequence[Any]) -> None:
         doc = self._server.workspace.text_documents.get(unquote(uri))

@@ -88,8 +88,7 @@ async def find_same_verdict(
 
 async def count_by_source_since(conn: aiosqlite.Connection, since: float) -> dict[str, int]:
     rows = await conn.execute_fetchall(
-        "SELECT coalesce(source, ''), count(*) FROM examples WHERE created_at >= ? "
-        "GROUP BY source",
+        "SELECT coalesce(source, ''), count(*) FROM examples WHERE created_at >= ? GROUP BY source",
         (since,),
     )
     return {str(r[0]): int(r[1]) for r in rows}
