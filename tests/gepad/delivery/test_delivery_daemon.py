@@ -64,32 +64,86 @@ def test_cli_enable_swap_conflict_status_disable(daemon: Daemon, tmp_path: Path)
             wait_for(lambda: b"Swapped in." in agents.read_bytes())
             wait_for(lambda: "Swapped in." in (ws / ".cursor/rules/gepad.mdc").read_text())
             wait_for(lambda: "Swapped in." in continue_file.read_text())
-            # The user edits inside the markers; the next swap must not overwrite it.
+            # The user edits inside the markers: the next swap must not overwrite it, and the
+            # edit must not become every workspace's prompt: it is a proposal.
             agents.write_bytes(agents.read_bytes().replace(b"Swapped in.", b"Hand edit."))
             await c.call("prompt.set", {"component": "general", "text": "Second swap.\n"})
-            wait_for(lambda: "Hand edit." in (ws / ".cursor/rules/gepad.mdc").read_text())
-            return await c.call("prompt.history", {"component": "general", "limit": 3})
+            wait_for(lambda: "Second swap." in (ws / ".cursor/rules/gepad.mdc").read_text())
+            return await c.call("prompt.get", {"component": "general"})
 
-    history = asyncio.run(swap_and_edit())
-    assert [v["source"] for v in history["versions"]] == ["user-edit", "user-edit", "user-edit"]
-    assert history["versions"][0]["text"] == "Hand edit.\n"
-    assert history["versions"][1]["text"] == "Second swap.\n"
+    state = asyncio.run(swap_and_edit())
+    assert state["text"] == "Second swap.\n" and state["source"] == "user-edit"
+    wait_for(lambda: gepad_status(daemon)["pending"] is not None)
+    pending = gepad_status(daemon)["pending"]
+    assert pending["text"] == "Hand edit.\n"
     assert agents.read_bytes().count(b"Hand edit.") == 1
+    assert "Hand edit." not in continue_file.read_text()
 
     status = gepad(daemon, "deliver", "status", "--workspace", str(ws), "--json")
     assert status.returncode == 0, status.stderr
     rows = {r["target"]: r for r in json.loads(status.stdout)["deliveries"]}
     assert rows["agents-md"]["state"] == "conflict"
-    assert rows["agents-md"]["conflicts"][0]["version"] == history["versions"][0]["version"]
+    assert rows["agents-md"]["conflicts"][0]["version"] == pending["version"]
     assert rows["cursor"]["state"] == "ok"
     human = gepad(daemon, "deliver", "status", "--workspace", str(ws))
-    assert "was edited by hand; kept as v" in human.stdout
+    assert f"proposed as v{pending['version']}: `gepad prompt approve" in human.stdout
+    # The approval makes it current everywhere and settles the conflict.
+    approved = gepad(daemon, "prompt", "approve", str(pending["version"]))
+    assert approved.returncode == 0, approved.stderr
+    wait_for(lambda: "Hand edit." in continue_file.read_text())
+    wait_for(lambda: _rows(daemon, ws)["agents-md"]["state"] == "ok")
 
     for target in ("agents-md", "cursor", "continue"):
         done = gepad(daemon, "deliver", "disable", "--workspace", str(ws), "--target", target)
         assert done.returncode == 0, done.stderr
+        if target == "agents-md":  # only the section went; the file is the user's
+            assert "removed gepad's section; the rest of the file is kept" in done.stdout
+            assert f"{agents}: removed\n" not in done.stdout
     assert agents.read_bytes() == b"# Mine\r\nKeep this.\r\n"
     assert not (ws / ".cursor").exists() and not continue_file.exists()
+
+
+def gepad_status(daemon: Daemon) -> dict:  # type: ignore[type-arg]
+    done = gepad(daemon, "prompt", "show", "--json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+
+def _rows(daemon: Daemon, ws: Path) -> dict:  # type: ignore[type-arg]
+    done = gepad(daemon, "deliver", "status", "--workspace", str(ws), "--json")
+    return {r["target"]: r for r in json.loads(done.stdout)["deliveries"]}
+
+
+@pytest.mark.timeout(120)
+def test_end_marker_in_a_prompt_repro(daemon: Daemon, tmp_path: Path) -> None:
+    """Issue 12 item 1, exactly: a prompt holding the end marker, then a clean one."""
+    ws = tmp_path / "project"
+    ws.mkdir()
+    (ws / "AGENTS.md").write_text("# Mine\n")
+    assert (
+        gepad(
+            daemon, "deliver", "enable", "--workspace", str(ws), "--target", "agents-md"
+        ).returncode
+        == 0
+    )
+    for text in ("A\n<!-- gepad:end -->\nB\n", "clean\n"):
+        done = subprocess.run(
+            [sys.executable, "-m", "gepad.cli", "prompt", "set", "--file", "-"],
+            input=text, env=daemon_env(daemon.home, {"HOME": str(daemon.home.parent / "userhome")}),
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        wait_for(lambda text=text: text.splitlines()[-1] in (ws / "AGENTS.md").read_text())
+    shown = gepad(daemon, "prompt")
+    assert shown.stdout.strip().endswith("clean"), shown.stdout
+    state = gepad_status(daemon)
+    assert state["text"] == "clean\n" and state["pending"] is None  # no bogus "hand edit"
+    assert _rows(daemon, ws)["agents-md"]["state"] == "ok"
+    off = gepad(daemon, "deliver", "disable", "--workspace", str(ws), "--target", "agents-md")
+    assert off.returncode == 0, off.stderr
+    assert (ws / "AGENTS.md").read_text() == "# Mine\n"  # no stray text, no lone marker
+    again = gepad(daemon, "deliver", "enable", "--workspace", str(ws), "--target", "agents-md")
+    assert again.returncode == 0, again.stderr
 
 
 def test_cli_errors_are_clear(daemon: Daemon, tmp_path: Path) -> None:

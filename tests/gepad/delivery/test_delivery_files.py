@@ -159,7 +159,9 @@ def test_agents_md_preserves_the_users_bytes(tmp_path: Path, original: bytes) ->
     assert not third.written and stamp(path) == before
     # Disable: exactly the original plus the user's later line.
     assert third.record is not None
-    assert kind.remove(path, third.record) == "removed gepad's section; the rest of the file is kept"
+    assert (
+        kind.remove(path, third.record) == "removed gepad's section; the rest of the file is kept"
+    )
     assert path.read_bytes() == original + b"User text after the section." + nl
 
 

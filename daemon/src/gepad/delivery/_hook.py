@@ -199,8 +199,8 @@ def _without(data: Any, command_sha: str) -> Any:
         starts[:] = [g for g in starts if not _is_ours(g, command_sha)]
         if not starts:
             del data["hooks"]["SessionStart"]
-        if not data["hooks"]:
-            del data["hooks"]
+    if isinstance(data, dict) and data.get("hooks") == {}:
+        del data["hooks"]
     return data
 
 
