@@ -57,6 +57,7 @@ class Commit:
     sha: str
     author: str  # "Name <email>"
     message: str
+    authored_at: int = 0  # kept by rebase and cherry-pick, unlike the commit id
 
 
 @dataclass(slots=True)
@@ -116,9 +117,10 @@ def new_commits(workspace: Path, base: str | None) -> list[str]:
 
 
 def commit_info(workspace: Path, sha: str) -> Commit:
-    raw = _git(workspace, "show", "-s", "--format=%an <%ae>%x00%B", sha)
-    author, _, message = raw.partition("\x00")
-    return Commit(sha, author.strip(), message.strip())
+    raw = _git(workspace, "show", "-s", "--format=%at%x00%an <%ae>%x00%B", sha)
+    when, _, rest = raw.partition("\x00")
+    author, _, message = rest.partition("\x00")
+    return Commit(sha, author.strip(), message.strip(), int(when.strip() or 0))
 
 
 def is_assistant(commit: Commit, patterns: Sequence[re.Pattern[str]]) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Final
@@ -27,9 +28,14 @@ def _lines_prefix(ws: Path, file: str) -> str:
 
 class GitSource:
     def __init__(
-        self, store: Store, patterns: Sequence[str], on_examples: Callable[[int], None]
+        self,
+        store: Store,
+        patterns: Sequence[str],
+        on_examples: Callable[[int], None],
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
+        self._clock = clock
         self._patterns = [re.compile(p) for p in patterns]
         self._on_examples = on_examples
         self._lock = asyncio.Lock()
@@ -37,12 +43,13 @@ class GitSource:
     async def enable(self, ws: Path, tx: Tx) -> dict[str, Any]:
         """Remember HEAD: only commits made after this count (CaptureError if not a repo)."""
         base = await asyncio.to_thread(head, ws)
-        value = {"workspace": str(ws), "base": base}
+        value = {"workspace": str(ws), "base": base, "since": int(self._clock())}
         await self._store.put_capture_mark(tx, "enabled", f"git:{ws}", value)
         return value
 
-    async def scan(self, ws: Path, base: str | None) -> int:
-        """Process every commit not seen yet; returns the examples created."""
+    async def scan(self, ws: Path, base: str | None, since: int = 0) -> int:
+        """Process every commit not seen yet, authored at or after `since` (enable time: a
+        rebase that rewrote `base` itself brings older commits back); returns examples made."""
         async with self._lock:
             shas = await asyncio.to_thread(new_commits, ws, base)
             created = 0
@@ -50,13 +57,16 @@ class GitSource:
                 key = f"commit:{ws}|{sha}"
                 if await self._store.capture_mark(GIT_SOURCE, key) is not None:
                     continue
-                created += await self._commit(ws, sha, key)
+                created += await self._commit(ws, sha, key, since)
         if created:
             self._on_examples(created)
         return created
 
-    async def _commit(self, ws: Path, sha: str, key: str) -> int:
+    async def _commit(self, ws: Path, sha: str, key: str, since: int) -> int:
         info = await asyncio.to_thread(commit_info, ws, sha)
+        if info.authored_at < since:
+            await self._store.put_capture_mark(None, GIT_SOURCE, key, {"before_enable": True})
+            return 0
         hunks = await asyncio.to_thread(commit_hunks, ws, sha)
         assistant = is_assistant(info, self._patterns)
         created = 0

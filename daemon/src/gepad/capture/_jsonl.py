@@ -16,7 +16,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 __all__ = ["MAX_READ_BYTES", "Chunk", "line_key", "parse_lines", "read_new"]
 
@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 MAX_READ_BYTES = 8 * 1024 * 1024  # per read; the rest comes on the next one
 _HEAD_BYTES = 4096
+_TAIL_BYTES = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +39,14 @@ def _head(data: bytes) -> str:
     """The hash of the first line, or '' while it is not complete."""
     end = data.find(b"\n")
     return "" if end < 0 else hashlib.sha256(data[:end]).hexdigest()
+
+
+def _tail(fh: BinaryIO, offset: int) -> str:
+    """The hash of the bytes just before `offset`: a file truncated and grown back past the
+    offset no longer has them there."""
+    start = max(0, offset - _TAIL_BYTES)
+    fh.seek(start)
+    return hashlib.sha256(fh.read(offset - start)).hexdigest() if offset else ""
 
 
 def read_new(path: Path, position: Mapping[str, Any] | None) -> Chunk | None:
@@ -64,17 +73,24 @@ def read_new(path: Path, position: Mapping[str, Any] | None) -> Chunk | None:
             pos.get("inode") != st.st_ino
             or st.st_size < offset
             or bool(known_head and head and known_head != head)
+            or _tail(fh, offset) != pos.get("tail", "")
         )
         if restarted or not pos:
             offset = 0
         fh.seek(offset)
         data = fh.read(MAX_READ_BYTES)
-    end = data.rfind(b"\n")
-    complete = data[: end + 1] if end >= 0 else b""
+        end = data.rfind(b"\n")
+        complete = data[: end + 1] if end >= 0 else b""
+        new_offset = offset + len(complete)
+        tail = _tail(fh, new_offset)
     lines = tuple(line for line in complete.split(b"\n")[:-1] if line.strip())
-    new_offset = offset + len(complete)
     more = len(data) == MAX_READ_BYTES and end >= 0
-    position_out = {"offset": new_offset, "inode": st.st_ino, "head": head or known_head}
+    position_out = {
+        "offset": new_offset,
+        "inode": st.st_ino,
+        "head": head or known_head,
+        "tail": tail,
+    }
     if restarted:
         log.info("%s was truncated, rotated or rewritten; reading it from the start", path)
     return Chunk(lines, position_out, restarted, more)

@@ -100,9 +100,9 @@ class CaptureService:
             on_example=lambda: self._examples(1),
             before_check=self.drain_claude,
         )
-        self._git = GitSource(store, settings.git_patterns, self._examples)
+        self._git = GitSource(store, settings.git_patterns, self._examples, clock)
         self._continue: Path | None = None
-        self._git_ws: dict[Path, str | None] = {}
+        self._git_ws: dict[Path, tuple[str | None, int]] = {}
         self._watcher: WorkspaceWatcher | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._pending: set[str] = set()
@@ -119,7 +119,8 @@ class CaptureService:
                 self._continue = Path(str(mark.value["path"]))
             elif mark.key.startswith("git:"):
                 base = mark.value.get("base")
-                self._git_ws[Path(str(mark.value["workspace"]))] = base and str(base)
+                since = int(mark.value.get("since", 0))
+                self._git_ws[Path(str(mark.value["workspace"]))] = (base and str(base), since)
         await self._tracker.start()
         self._kick = asyncio.Event()
         self._watcher = WorkspaceWatcher(asyncio.get_running_loop(), self._on_path)
@@ -344,9 +345,9 @@ class CaptureService:
 
     async def scan_git(self) -> int:
         created = 0
-        for ws, base in list(self._git_ws.items()):
+        for ws, (base, since) in list(self._git_ws.items()):
             try:
-                n = await self._git.scan(ws, base)
+                n = await self._git.scan(ws, base, since)
             except CaptureError as exc:
                 self._error("git", str(exc))
                 continue
@@ -376,7 +377,7 @@ class CaptureService:
             ws = _workspace(workspace)
             async with self._store.transaction() as tx:
                 value = await self._git.enable(ws, tx)
-            self._git_ws[ws] = value["base"]
+            self._git_ws[ws] = (value["base"], value["since"])
         else:
             raise CaptureError(_unknown(source))
         return await self.status()
