@@ -121,7 +121,7 @@ def test_a_file_linked_outside_is_refused_and_left_alone(tmp_path: Path, outside
     ws = _ws(tmp_path)
     (ws / "AGENTS.md").symlink_to(outside / "credentials")
     path, kind = bound_paths("agents-md", ws, tmp_path)[0]
-    with pytest.raises(DeliveryError, match="AGENTS.md: leads outside"):
+    with pytest.raises(DeliveryError, match=r"AGENTS\.md: leads outside"):
         kind.check_enable(path, None)
     with pytest.raises(DeliveryError, match="leads outside"):
         kind.write(path, None, ctx())
@@ -324,7 +324,7 @@ def test_settings_that_do_not_parse_are_refused_untouched(tmp_path: Path, broken
     settings.parent.mkdir()
     settings.write_bytes(broken.encode("latin-1"))
     (_, _), (_, kind) = bound_paths("claude-hook", tmp_path, tmp_path)
-    with pytest.raises(DeliveryError, match="settings.json"):
+    with pytest.raises(DeliveryError, match=r"settings\.json"):
         kind.write(settings, None, ctx())
     assert settings.read_bytes() == broken.encode("latin-1")
 

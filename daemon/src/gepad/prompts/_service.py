@@ -224,9 +224,7 @@ class PromptService:
             new = await self._insert(
                 tx, component, text, score, "optimizer", candidate_id, "current"
             )
-            change = await self._commit_state(
-                tx, component, new, pending, cs.pinned, "prompt.swap"
-            )
+            change = await self._commit_state(tx, component, new, pending, cs.pinned, "prompt.swap")
             return _Change(change.state, True, new, "swapped")
 
         change = await self._mutate(component, op)
