@@ -116,13 +116,13 @@ async def test_write_deleted_by_hand_is_a_thumbs_down_and_multiedit_records_each
             post_tool_use(ws, "Write", {"file_path": str(new), "content": "X = 1\n"}, missing),
         ).returncode
         == 0
-    )  # noqa: E501
+    )
     multi = ws / "multi.py"
     multi.write_text("a = 10\nb = 20\nc = 30\n")
     edits = [
         {"old_string": "a = 1", "new_string": "a = 10"},
         {"old_string": "c = 3", "new_string": "c = 30"},
-    ]  # noqa: E501
+    ]
     payload = post_tool_use(ws, "MultiEdit", {"file_path": str(multi), "edits": edits}, None)
     assert run_hook(script, payload).returncode == 0
     # Not a tool gepad records, and garbage on stdin: still exit 0, silently.

@@ -119,7 +119,9 @@ def from_spooled(entry: dict[str, Any], component_for: Any) -> list[Captured]:
                 file=file,
                 output=written,
                 instruction=request,
-                context=_context(file, text, start, end),
+                # The request is what gets replayed (Claude reads the repository itself); the
+                # code around the edit only when the request is unknown.
+                context="" if request else _context(file, text, start, end),
                 at=when,
                 component=component_for(file),
                 before=before,

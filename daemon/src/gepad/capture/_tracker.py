@@ -217,10 +217,9 @@ class GenerationTracker:
         return int(created)
 
     def _example(self, gid: int, fields: dict[str, Any], region: str) -> NewExample:
-        context = str(fields.get("context", ""))
-        instruction = str(fields.get("instruction", ""))
-        if instruction:
-            context = f"Instruction: {instruction}\n\n{context}"
+        # As outcomes link a generation: the request, then its context (the rollout replays it).
+        parts = (str(fields.get("instruction", "")), str(fields.get("context", "")))
+        context = "\n\n".join(part for part in parts if part.strip())
         deleted = not region.strip()
         return NewExample(
             kind="thumbs_down" if deleted else "correction",
