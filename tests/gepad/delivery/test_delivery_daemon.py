@@ -186,3 +186,25 @@ def test_claude_hook_prints_the_current_prompt(daemon: Daemon, tmp_path: Path) -
     daemon.stop()
     down = subprocess.run(command, shell=True, capture_output=True, text=True, env=env, timeout=30)
     assert down.returncode == 0 and down.stdout == "" and "no prompt added" in down.stderr
+
+
+def test_deliver_status_warns_when_a_prompt_would_be_cut(daemon: Daemon, tmp_path: Path) -> None:
+    ws = tmp_path / "project"
+    ws.mkdir()
+    for target in ("copilot", "windsurf"):
+        done = gepad(daemon, "deliver", "enable", "--workspace", str(ws), "--target", target)
+        assert done.returncode == 0, done.stderr
+    windsurf = ws / ".windsurf/rules/gepad.md"
+    before = windsurf.read_bytes()
+    long_prompt = "Be thorough. " * 1000 + "\n"  # 13,000 characters
+
+    async def set_long() -> None:
+        async with rpc(daemon) as c:
+            await c.call("prompt.set", {"component": "general", "text": long_prompt})
+
+    asyncio.run(set_long())
+    wait_for(lambda: _rows(daemon, ws)["windsurf"]["state"] == "over-limit")
+    human = gepad(daemon, "deliver", "status", "--workspace", str(ws))
+    assert "over the limit:" in human.stdout and "Windsurf reads at most 12000" in human.stdout
+    assert "warning:" in human.stdout and "Copilot code review reads at most 4000" in human.stdout
+    assert windsurf.read_bytes() == before  # not cut: it keeps the last prompt that fitted
