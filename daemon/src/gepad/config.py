@@ -8,6 +8,7 @@ unknown key or a bad value raises `ConfigError` naming the key and where it came
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 import types
 import typing
@@ -103,6 +104,20 @@ class Config(BaseModel):
     outcome_debounce_s: Annotated[float, Field(ge=0, le=60)] = 0.5
     outcome_settle_s: Annotated[float, Field(gt=0, le=600)] = 5.0
     outcome_rescan_s: Annotated[float, Field(gt=0, le=600)] = 2.0
+    # Capture (gepad.capture, issue 14): Continue's dev-data folder (default
+    # ~/.continue/dev_data), the commit marks of assistants (regular expressions over
+    # "Author <email>\n<message>"), how often enabled git workspaces are looked at, and how long
+    # a file Claude wrote must stay unchanged before its edit counts as the user's correction.
+    capture_continue_dir: str | None = None
+    capture_git_patterns: tuple[str, ...] = (
+        r"(?im)^co-authored-by:\s*claude\b",
+        r"(?im)^co-authored-by:[^\n]*\b(codex|copilot)\b",
+        r"(?im)^co-authored-by:\s*aider\b",
+        r"(?i)\A[^\n]*\(aider\) <",
+        r"(?i)\A[^\n]*(copilot-swe-agent|chatgpt-codex-connector|codex)[^\n]*<",
+    )
+    capture_git_poll_s: Annotated[float, Field(gt=0, le=86_400)] = 30.0
+    capture_settle_s: Annotated[float, Field(ge=0, le=600)] = 2.0
 
     @field_validator("log_level")
     @classmethod
@@ -111,6 +126,16 @@ class Config(BaseModel):
         if level not in _LOG_LEVELS:
             raise ValueError(f"must be one of {', '.join(_LOG_LEVELS)}")
         return level
+
+    @field_validator("capture_git_patterns")
+    @classmethod
+    def _regexes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{pattern!r} is not a regular expression ({exc})") from None
+        return value
 
     @field_validator("host")
     @classmethod

@@ -104,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     workspace.add_argument("path", nargs="?", default=".", help="the folder (current folder)")
     workspace.add_argument("--json", action="store_true", help="machine-readable output")
     workspace.set_defaults(handler="workspace")
+    _add_capture(commands)
     mcp = commands.add_parser("mcp", help="serve the prompt and feedback tools over MCP (stdio)")
     mcp.set_defaults(handler="mcp")
     lsp = commands.add_parser("lsp", help="the language server for editors (LSP over stdio)")
@@ -206,7 +207,7 @@ def _add_kernel(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 DELIVERY_TARGETS = (
     "agents-md", "copilot", "claude", "cursor", "cline", "continue", "claude-hook", "windsurf",
-    "gemini", "aider",
+    "gemini", "aider", "claude-capture",
 )  # fmt: skip
 
 
@@ -230,3 +231,27 @@ def _add_deliver(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     status = actions.add_parser("status", parents=[common], help="what is delivered where")
     status.add_argument("--all", action="store_true", help="every workspace, not just this one")
     deliver.set_defaults(handler="deliver")
+
+
+def _add_capture(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    capture = commands.add_parser(
+        "capture", help="learn from Claude Code, Continue and git (what is captured, from where)"
+    )
+    actions = capture.add_subparsers(dest="capture_action", metavar="ACTION", required=True)
+    for name, text in (("enable", "start capturing"), ("disable", "stop capturing")):
+        action = actions.add_parser(name, help=f"{text} from continue or git")
+        action.add_argument("source", choices=("continue", "git"))
+        action.add_argument(
+            "--workspace", default=".", metavar="DIR", help="git: the repository (current folder)"
+        )
+        if name == "enable":
+            action.add_argument(
+                "--path", metavar="DIR", help="continue: the dev-data folder (~/.continue/dev_data)"
+            )
+        action.add_argument("--json", action="store_true", help="machine-readable output")
+    status = actions.add_parser("status", help="each source, what it captured today, its errors")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    last = actions.add_parser("last", help="the last generation recorded from Claude Code")
+    last.add_argument("--workspace", default=".", metavar="DIR", help="the project (current)")
+    last.add_argument("--json", action="store_true", help="machine-readable output")
+    capture.set_defaults(handler="capture")

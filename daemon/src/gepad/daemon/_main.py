@@ -31,6 +31,7 @@ from gepad.daemon._runtime import (
 )
 from gepad.daemon._seeds import DEFAULT_SEEDS
 from gepad.dashboard import DashboardAccess, DashboardHttp, Insight, dashboard_methods
+from gepad.capture import CaptureService, CaptureSettings, capture_methods
 from gepad.delivery import DeliveryService
 from gepad.paths import Paths
 from gepad.prompts import PromptService
@@ -159,6 +160,25 @@ async def _start_outcomes(
     return ingester
 
 
+async def _start_capture(
+    config: Config,
+    paths: Paths,
+    store: Store,
+    optimizer: OptimizerRunner | None,
+    outcomes: OutcomeIngester | None,
+) -> CaptureService:
+    # Claude Code's spool, Continue's dev data, git (issue 14); captured Claude Code projects
+    # are watched for test reports too, so failures link to what Claude wrote.
+    capture = CaptureService(
+        store,
+        CaptureSettings.from_config(config, paths.spool_dir),
+        on_examples=None if optimizer is None else optimizer.examples_added,
+        register_workspace=None if outcomes is None else outcomes.add,
+    )
+    await capture.start()
+    return capture
+
+
 def _on_signal(sig: signal.Signals, stop_event: asyncio.Event) -> None:
     if not stop_event.is_set():
         log.info("received %s", sig.name)
@@ -220,6 +240,9 @@ async def _start(
     access = DashboardAccess("http" + ws_url.removeprefix("ws"), port=sock.getsockname()[1])
     insight = Insight(store, prompts, budgets=_budgets(config))
     methods.update({s.name: s for s in dashboard_methods(insight, access, prompts)})
+    capture = await _start_capture(config, paths, store, optimizer, outcomes)
+    stack.push_async_callback(capture.stop)
+    methods.update(capture_methods(capture))
     server = RpcServer(
         Dispatcher(methods),
         hub,

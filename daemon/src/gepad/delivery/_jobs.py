@@ -61,7 +61,9 @@ def remove_all(
     delivery: Delivery, kinds: dict[str, tuple[Place, FileKind]], shared: set[str]
 ) -> list[dict[str, str]]:
     out = []
-    for record in delivery.files:
+    # Last written, first removed: the folders the first file created (`.claude`) are empty
+    # by the time its own removal prunes them.
+    for record in reversed(delivery.files):
         if record.path in shared:
             out.append({"path": record.path, "result": "kept: another workspace uses it"})
             continue
@@ -71,4 +73,4 @@ def remove_all(
         except (OSError, GepadError) as exc:
             result = f"kept: {exc}"
         out.append({"path": record.path, "result": result})
-    return out
+    return out[::-1]

@@ -13,6 +13,15 @@ from types import MappingProxyType
 from typing import Final
 
 from ._agents_md import MarkedSection
+from ._claude_capture import (
+    CAPTURE_COMMAND,
+    CAPTURE_SCRIPT,
+    CAPTURE_SETTINGS,
+    CaptureSettings,
+    OwnedFile,
+    render_capture_script,
+    render_feedback_command,
+)
 from ._aider import CONVENTIONS, AiderConf
 from ._hook import HOOK_SCRIPT, HookScript, HookSettings
 from ._limits import Limit
@@ -61,6 +70,14 @@ _CURSOR_FM = "---\ndescription: Coding instructions evolved by gepad\nalwaysAppl
 _CONTINUE_FM = "---\nname: gepad\nalwaysApply: true\n---\n"
 _WINDSURF_FM = "---\ntrigger: always_on\n---\n"
 
+# Learning from Claude Code (issue 14, gepad.capture): the PostToolUse hook and /gepad-feedback.
+_CLAUDE_CAPTURE: Final = (
+    (CAPTURE_SCRIPT, OwnedFile(render_capture_script, mode=0o755)),
+    # The local settings: capture is personal, and claude-hook owns .claude/settings.json.
+    (CAPTURE_SETTINGS, CaptureSettings()),
+    (CAPTURE_COMMAND, OwnedFile(render_feedback_command)),
+)
+
 _ALL = (
     Target("agents-md", (("AGENTS.md", MarkedSection(LIMITS["agents-md"])),)),
     Target(
@@ -75,6 +92,7 @@ _ALL = (
     Target("windsurf", ((".windsurf/rules/gepad.md", RuleFile(_WINDSURF_FM, LIMITS["windsurf"])),)),
     Target("gemini", (("GEMINI.md", MarkedSection()),)),
     Target("aider", ((CONVENTIONS, RuleFile()), (".aider.conf.yml", AiderConf()))),
+    Target("claude-capture", _CLAUDE_CAPTURE),
 )
 
 TARGETS: Final = MappingProxyType({t.name: t for t in _ALL})
