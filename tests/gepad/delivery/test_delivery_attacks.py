@@ -365,3 +365,21 @@ async def test_no_target_writes_through_a_linked_workspace_folder(
     assert sorted(p.name for p in outside.iterdir()) == ["credentials"]
     assert (outside / "credentials").read_text().startswith("[default]")
     await delivery.stop()
+
+
+def test_an_entry_from_an_older_gepad_is_replaced_not_doubled(tmp_path: Path) -> None:
+    """Older gepads wrote the interpreter in double quotes; the upgrade swaps the entry."""
+    from gepad.delivery import FileRecord
+    from gepad.delivery._types import sha256
+
+    old = '"/usr/bin/python3" "$CLAUDE_PROJECT_DIR/.claude/hooks/gepad-session-start.py"'
+    entry = {"matcher": "", "hooks": [{"type": "command", "command": old, "timeout": 10}]}
+    settings = tmp_path / ".claude/settings.json"
+    settings.parent.mkdir()
+    settings.write_text(json.dumps({"a": 1, "hooks": {"SessionStart": [entry]}}, indent=2))
+    (_, _), (_, kind) = bound_paths("claude-hook", tmp_path, tmp_path)
+    result = kind.write(settings, FileRecord(str(settings), sha256(old.encode()), False), ctx())
+    starts = json.loads(settings.read_text())["hooks"]["SessionStart"]
+    assert [s["hooks"][0]["command"] for s in starts] == [hook_command("/usr/bin/python3")]
+    assert kind.remove(settings, result.record).startswith("removed gepad's hook entry")
+    assert json.loads(settings.read_text()) == {"a": 1, "hooks": {"SessionStart": []}}

@@ -170,4 +170,4 @@ def remove_item(text: str, array: Node, index: int) -> str:
         return text[: item.start] + text[items[index + 1].start :]
     if index > 0:
         return text[: items[index - 1].end] + text[item.end :]
-    return text[: item.start] + text[item.end :]
+    return text[: array.start + 1] + text[array.end - 1 :]  # the only item: `[]` is left
