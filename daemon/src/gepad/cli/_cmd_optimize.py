@@ -17,6 +17,7 @@ __all__ = ["describe_optimizer", "run"]
 # `optimizer.run` only asks for a run; how long to watch for it to start (or be refused).
 _RUN_WAIT_S = 5.0
 _POLL_S = 0.1
+_SETTLE_S = 1.0
 # States in which a requested run does not start, and what the user can do about each.
 _NO_RUN = {
     "waiting-for-model": "the model is not reachable",
@@ -31,24 +32,29 @@ _NO_RUN = {
 async def _run_now(c: GepadClient, params: dict[str, Any]) -> tuple[dict[str, Any], str]:
     """Ask for a run and watch the status until it starts, is refused, or time is up.
 
-    Returns the last status and one line saying whether a run started, and if not, why.
+    Returns the last status and one line saying whether a run started, and if not, why. A
+    run that stops at once on a model or budget problem counts as not started.
     """
     before = await c.call("optimizer.status")
     was_running = before.get("state") == "running"
     status = await c.call("optimizer.run", params)
-    deadline = time.monotonic() + _RUN_WAIT_S
+    asked = time.monotonic()
+    running_since: float | None = None
     while True:
+        now = time.monotonic()
         state = status.get("state")
-        if status.get("last_run_at") != before.get("last_run_at") or (
-            state == "running" and not was_running
-        ):
-            return status, "a run started"
-        if was_running and state == "running":
+        new_run = status.get("last_run_at") != before.get("last_run_at")
+        if state in _NO_RUN and (new_run or state != before.get("state") or now > asked + 1):
+            return status, f"no run started: {status.get('reason') or _NO_RUN[state]}"
+        if new_run and state == "idle":
+            return status, "a run started and has already finished"
+        if state == "running" and (new_run or not was_running):
+            running_since = running_since or now
+            if now - running_since >= _SETTLE_S:  # still running: not refused at once
+                return status, "a run started"
+        elif was_running and state == "running" and now - asked >= _SETTLE_S:
             return status, "a run is already under way; the requested run follows it"
-        if state in _NO_RUN and (state != before.get("state") or time.monotonic() > deadline):
-            reason = status.get("reason") or _NO_RUN[state]
-            return status, f"no run started: {reason}"
-        if time.monotonic() > deadline:
+        if now - asked > _RUN_WAIT_S:
             return status, (
                 f"no run has started within {_RUN_WAIT_S:g} s (optimizer {state}); "
                 "it starts as soon as the optimizer is free"
