@@ -26,13 +26,13 @@ from typing import Any, Final
 
 from gepad.errors import CaptureError
 from gepad.outcomes import WorkspaceWatcher, to_path
-from gepad.store import NewGeneration, Store
+from gepad.store import Store
 
-from ._claude import Captured, from_spooled
-from ._continue import event_name, example_from_event
+from ._claude_ingest import ClaudeIngest
+from ._continue import event_name
+from ._continue_ingest import continue_files, ingest_continue_file
 from ._git import DEFAULT_GIT_PATTERNS
 from ._git_source import GitSource
-from ._jsonl import parse_lines, read_new
 from ._tracker import GenerationTracker
 
 __all__ = ["CAPTURE_SOURCES", "SPOOL_FILE", "CaptureService", "CaptureSettings"]
@@ -73,10 +73,6 @@ class _Stats:
     seen: int = 0
 
 
-def _component_for(file: str) -> str:
-    return "kernel" if file.endswith((".cu", ".cuh")) else "general"
-
-
 class CaptureService:
     def __init__(
         self,
@@ -100,6 +96,7 @@ class CaptureService:
             on_example=lambda: self._examples(1),
             before_check=self.drain_claude,
         )
+        self._claude = ClaudeIngest(store, self._tracker)
         self._git = GitSource(store, settings.git_patterns, self._examples, clock)
         self._continue: Path | None = None
         self._git_ws: dict[Path, tuple[str | None, int]] = {}
@@ -220,33 +217,18 @@ class CaptureService:
                     return recorded
 
     async def _claude_chunk(self, path: Path) -> tuple[int, bool]:
-        mark = await self._store.capture_mark("claude-code", "offset")
-        chunk = await asyncio.to_thread(read_new, path, None if mark is None else mark.value)
-        if chunk is None or (not chunk.lines and mark is not None and not chunk.restarted):
-            return 0, False
-        tracked: list[tuple[int, dict[str, Any]]] = []
-        workspaces: set[str] = set()
-        async with self._store.transaction() as tx:
-            for key, entry in parse_lines(chunk.lines, str(path)):
-                if await self._store.capture_mark("claude-code", f"ev:{key}", tx=tx):
-                    continue
-                for cap in from_spooled(entry, _component_for):
-                    version = await self._version_at(cap.component, cap.at)
-                    gid = await self._store.record_generation(_generation(cap, version), tx=tx)
-                    workspaces.add(cap.workspace)
-                    if cap.before is not None and cap.after is not None:
-                        fields = _tracked(cap, version)
-                        await self._tracker.track(tx, gid, fields)
-                        tracked.append((gid, fields))
-                await self._store.put_capture_mark(tx, "claude-code", f"ev:{key}", {"at": 0})
-            await self._store.put_capture_mark(tx, "claude-code", "offset", chunk.position)
-        for gid, fields in tracked:
-            await self._tracker.tracked_committed(gid, fields)
-        if chunk.lines:
-            self._seen("claude-code", len(chunk.lines))
-        for ws in workspaces - self._registered:
+        result = await self._claude.chunk(path)
+        if result.lines:
+            self._seen("claude-code", result.lines)
+        for ws in result.workspaces - self._registered:
             await self._register_ws(ws)
-        return len(tracked), chunk.more
+        return result.tracked, result.more
+
+    def generations_for(self, file: str) -> list[dict[str, Any]]:
+        return self._claude.generations_for(file)
+
+    async def last(self, workspace: str) -> dict[str, Any] | None:
+        return await self._claude.last(workspace)
 
     async def _register_ws(self, ws: str) -> None:
         """Outcomes watch the project, so failing tests link to these generations."""
@@ -258,49 +240,6 @@ class CaptureService:
         except Exception as exc:  # WorkspaceError: gone since; not capture's failure
             log.info("capture: not watching %s for test reports: %s", ws, exc)
 
-    async def _version_at(self, component: str, at: float) -> int | None:
-        """The prompt version that was current at `at` (what Claude had been given)."""
-        try:
-            versions = await self._store.prompt_versions(component, limit=100)
-        except Exception:
-            return None
-        for v in versions:
-            if v.status in ("current", "superseded") and v.created_at <= at:
-                return v.version
-        return versions[-1].version if versions else None
-
-    def generations_for(self, file: str) -> list[dict[str, Any]]:
-        path = to_path(file)
-        if path is None:
-            return []
-        return [
-            {
-                "generation_id": gid,
-                "output": v["output"],
-                "instruction": v.get("instruction", ""),
-                "context": v.get("context", ""),
-                "component": v.get("component", "general"),
-                "prompt_version": v.get("prompt_version"),
-            }
-            for gid, v in self._tracker.open_for(path)
-        ]
-
-    async def last(self, workspace: str) -> dict[str, Any] | None:
-        """The newest generation recorded from Claude Code in `workspace`."""
-        ws = to_path(workspace)
-        rows = await self._store.generations_since(0.0, limit=200)
-        for gen in rows:
-            if gen.model == "claude-code" and ws is not None and to_path(gen.workspace) == ws:
-                return {
-                    "generation_id": gen.id,
-                    "file": gen.file,
-                    "workspace": gen.workspace,
-                    "component": gen.component,
-                    "prompt_version": gen.prompt_version,
-                    "output": gen.output[:2000],
-                }
-        return None
-
     # continue -----------------------------------------------------------------------------------
 
     async def drain_continue(self) -> int:
@@ -309,37 +248,18 @@ class CaptureService:
             return 0
         created = 0
         async with self._continue_lock:
-            files = await asyncio.to_thread(_continue_files, root)
+            files = await asyncio.to_thread(continue_files, root)
             for path in files:
                 try:
-                    created += await self._continue_file(path)
+                    made, lines = await ingest_continue_file(self._store, path)
                 except Exception as exc:
                     self._error("continue", f"{path}: {exc}")
+                    continue
+                created += made
+                if lines:
+                    self._seen("continue", lines)
         self._examples(created)
         return created
-
-    async def _continue_file(self, path: Path) -> int:
-        name = event_name(path)
-        assert name is not None
-        created = 0
-        while True:
-            mark = await self._store.capture_mark("continue", f"offset:{path}")
-            chunk = await asyncio.to_thread(read_new, path, None if mark is None else mark.value)
-            if chunk is None or (mark is not None and mark.value == chunk.position):
-                return created
-            async with self._store.transaction() as tx:
-                for key, event in parse_lines(chunk.lines, str(path)):
-                    if await self._store.capture_mark("continue", f"ev:{key}", tx=tx):
-                        continue
-                    example = example_from_event(name, event)
-                    if example is not None:
-                        created += (await self._store.add_example(example, tx=tx)).created
-                    await self._store.put_capture_mark(tx, "continue", f"ev:{key}", {"at": 0})
-                await self._store.put_capture_mark(tx, "continue", f"offset:{path}", chunk.position)
-            if chunk.lines:
-                self._seen("continue", len(chunk.lines))
-            if not chunk.more:
-                return created
 
     # git ----------------------------------------------------------------------------------------
 
@@ -462,39 +382,3 @@ def _workspace(raw: str | None, *, must_exist: bool = True) -> Path:
     if must_exist and not path.is_dir():
         raise CaptureError(f"workspace: {raw} is not an existing folder")
     return path.resolve() if path.exists() else path
-
-
-def _continue_files(root: Path) -> list[Path]:
-    if not root.is_dir():
-        return []
-    return sorted(
-        p for p in root.rglob("*.jsonl") if event_name(p) is not None and not p.is_symlink()
-    )
-
-
-def _generation(cap: Captured, version: int | None) -> NewGeneration:
-    return NewGeneration(
-        component=cap.component,
-        workspace=cap.workspace,
-        file=cap.file,
-        instruction=cap.instruction,
-        context=cap.context,
-        output=cap.output,
-        prompt_version=version,
-        model="claude-code",
-    )
-
-
-def _tracked(cap: Captured, version: int | None) -> dict[str, Any]:
-    return {
-        "workspace": cap.workspace,
-        "file": cap.file,
-        "output": cap.output,
-        "before": cap.before,
-        "after": cap.after,
-        "instruction": cap.instruction,
-        "context": cap.context,
-        "component": cap.component,
-        "prompt_version": version,
-        "at": cap.at,
-    }
