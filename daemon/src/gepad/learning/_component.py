@@ -110,11 +110,12 @@ class ComponentOptimizer:
         await self.sync_examples()
         await self._reconcile_best()
 
-    async def sync_examples(self) -> int:
+    async def sync_examples(self, *, retry_unscored: bool = True) -> int:
         """Bring the engine's dataset in line with the store; returns how many were added."""
         engine = self._require()
         # Results that came back unscored (a judge outage, say) are asked for again each run.
-        engine.retry_unscored()
+        if retry_unscored:
+            engine.retry_unscored()
         rows = await self._all_examples()
         active = {
             str(e.id): e for e in rows if e.component == self.component and e.kind in SCORED_KINDS
@@ -199,7 +200,9 @@ class ComponentOptimizer:
                 await self._store.record_llm_call(tx, to_store_call(record, self.component))
             for event in events:
                 await self._store.log_event(
-                    tx, f"optimizer.{event.kind}", _event_payload(self.component, event)
+                    tx,
+                    f"optimizer.{event.kind}",
+                    _event_payload(self.component, event, engine.rollouts),
                 )
 
     async def _propose_new_bests(self, events: tuple[Event, ...]) -> None:
@@ -260,10 +263,12 @@ class ComponentOptimizer:
         return self._engine
 
 
-def _event_payload(component: str, event: Event) -> dict[str, Any]:
+def _event_payload(component: str, event: Event, rollouts: int) -> dict[str, Any]:
     detail = {k: (list(v) if isinstance(v, tuple) else v) for k, v in event.detail.items()}
     return {
         "component": component,
+        # Rollouts spent when it happened: the dashboard's learning curve is drawn over them.
+        "rollouts": rollouts,
         "iteration": event.iteration,
         "candidate": event.candidate_id,
         "detail": detail,

@@ -158,6 +158,12 @@ class OptimizerRunner:
         if self._new_examples >= self._settings.optimize_after_examples:
             self._wake.set()
 
+    async def examples_changed(self) -> None:
+        """Examples were retired or restored: every engine follows now, not at the next run
+        (a retired example stops counting at once)."""
+        for opt in self._optimizers.values():
+            await opt.sync_examples(retry_unscored=False)
+
     def run_now(self, budget: int | None = None) -> dict[str, Any]:
         self._force = True
         self._forced_budget = budget

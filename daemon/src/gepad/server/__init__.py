@@ -20,7 +20,7 @@ from gepad.server._protocol import (
     UNAVAILABLE,
     RpcError,
 )
-from gepad.server._websocket import RpcServer, ServerLimits
+from gepad.server._websocket import HttpHook, RpcServer, ServerLimits
 from gepad.server._wire import FEEDBACK_KINDS, MAX_FIELD_CHARS
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "DaemonInfo",
     "Dispatcher",
     "Effect",
+    "HttpHook",
     "MethodSpec",
     "NotificationHub",
     "Outcome",

@@ -15,6 +15,7 @@ import logging
 import socket
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Protocol
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
@@ -25,7 +26,7 @@ from websockets.protocol import State
 from gepad.server._dispatch import Dispatcher
 from gepad.server._fanout import NotificationHub, Session
 
-__all__ = ["RpcServer", "ServerLimits"]
+__all__ = ["HttpHook", "RpcServer", "ServerLimits"]
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,18 @@ class ServerLimits:
     close_timeout_s: float = 2.0
 
 
+class HttpHook(Protocol):
+    """Plain HTTP on the same port (the dashboard): consulted before the handshake checks."""
+
+    def handle(self, request: Request, remote: object) -> Response | None:
+        """A response for a request that is not a websocket upgrade, else None."""
+        ...
+
+    def page_socket(self, headers: Headers, remote: object) -> bool:
+        """Whether an upgrade is the dashboard page's own websocket (cookie + own Origin)."""
+        ...
+
+
 class RpcServer:
     """Serves a Dispatcher over websockets on an already-bound listening socket."""
 
@@ -55,7 +68,9 @@ class RpcServer:
         token: str,
         allowed_origins: Collection[str],
         limits: ServerLimits,
+        http_hook: HttpHook | None = None,
     ) -> None:
+        self._http = http_hook
         self._dispatcher = dispatcher
         self._hub = hub
         self._token = token.encode()
@@ -89,11 +104,19 @@ class RpcServer:
 
     def _check_handshake(self, conn: ServerConnection, request: Request) -> Response | None:
         headers = request.headers
+        page = False
+        if self._http is not None:
+            served = self._http.handle(request, conn.remote_address)
+            if served is not None:
+                return served
+            # The dashboard's page carries its session cookie instead of the token; any
+            # other client goes through the unchanged rules below.
+            page = self._http.page_socket(headers, conn.remote_address)
         origins = headers.get_all("Origin")
-        if len(origins) > 1 or (origins and origins[0] not in self._origins):
+        if not page and (len(origins) > 1 or (origins and origins[0] not in self._origins)):
             log.warning("refused a handshake from origin %r", origins)
             return conn.respond(http.HTTPStatus.FORBIDDEN, "Origin not allowed\n")
-        if not self._authorized(headers):
+        if not page and not self._authorized(headers):
             response = conn.respond(http.HTTPStatus.UNAUTHORIZED, "Missing or invalid token\n")
             response.headers["WWW-Authenticate"] = 'Bearer realm="gepad"'
             return response

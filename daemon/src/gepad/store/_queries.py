@@ -182,6 +182,15 @@ async def retire_example(conn: aiosqlite.Connection, example_id: int) -> bool:
     return bool(rows)
 
 
+async def unretire_example(conn: aiosqlite.Connection, example_id: int) -> bool:
+    rows = await _rows(
+        conn,
+        "UPDATE examples SET retired = 0 WHERE id = ? AND retired = 1 RETURNING id",
+        (example_id,),
+    )
+    return bool(rows)
+
+
 async def set_example_split(conn: aiosqlite.Connection, example_id: int, split: str) -> None:
     rows = await _rows(
         conn, "UPDATE examples SET split = ? WHERE id = ? RETURNING id", (split, example_id)

@@ -402,6 +402,12 @@ class Store:
             changed = await q.retire_example(conn, example_id)
         return changed
 
+    async def unretire_example(self, example_id: int, *, tx: Tx | None = None) -> bool:
+        """True when the example existed and was retired (the optimizer sees it again)."""
+        check_id("example_id", example_id)
+        async with self._writing(tx) as conn:
+            return await q.unretire_example(conn, example_id)
+
     async def set_example_split(self, example_id: int, split: str, *, tx: Tx | None = None) -> None:
         """Raises `NotFoundError` when there is no such example."""
         check_id("example_id", example_id)
