@@ -27,7 +27,9 @@ from gepad_sim._live import BENCH, LiveDaemon, LiveSimServer, sim_config
 pytestmark = pytest.mark.timeout(180)
 
 SCENARIO = BENCH / "scenarios" / "python-style.toml"
+SECRET = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"  # a GitHub token's shape
 FAST = {
+    "redact": "always",  # the simulated server is local; redact for it too
     "capture_settle_s": 0.3,
     "outcome_debounce_s": 0.1,
     "outcome_rescan_s": 0.2,
@@ -147,7 +149,7 @@ async def test_full_loop_claude_code_edit_to_correction_to_swap_to_claude_rules(
 
             # 2. The user fixes each by hand (saying why in a comment, as people do).
             for src, _written, why in fixes.values():
-                src.write_text(f"# {why}\ndef fixed() -> None:\n    pass\n")
+                src.write_text(f"# {why}\nTOKEN = '{SECRET}'\ndef fixed() -> None:\n    pass\n")
 
             async def corrections() -> list[dict[str, Any]] | None:
                 rows = (await client.call("examples.list", {"kind": "correction"}))["examples"]
@@ -166,6 +168,10 @@ async def test_full_loop_claude_code_edit_to_correction_to_swap_to_claude_rules(
             assert status["last_error"] is None, status
             current = await client.get_prompt()
             assert current["version"] > seed["version"]
+            # What Claude Code's capture stored reached the models redacted only.
+            sent = json.dumps(await asyncio.to_thread(server.received))
+            assert "I renamed getUserName" in sent or "bare except" in sent or "pathlib" in sent
+            assert SECRET not in sent and "[REDACTED" in sent
 
         # 4. .claude/rules/gepad.md holds the new prompt.
         async def delivered() -> str | None:
