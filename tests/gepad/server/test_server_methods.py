@@ -24,6 +24,7 @@ PROMPT_FIELDS = {
 EXAMPLE_FIELDS = {
     "id", "kind", "component", "workspace", "file", "language", "context", "output", "corrected",
     "comment", "outcome", "generation_id", "prompt_version", "split", "retired", "created_at",
+    "source",
 }  # fmt: skip
 
 
@@ -175,6 +176,7 @@ async def test_feedback_submit_every_kind(daemon: Daemon, kind: str) -> None:
     assert set(row) == EXAMPLE_FIELDS
     assert row["kind"] == kind and row["file"] == "file:///w/a.py" and row["retired"] is False
     assert row["context"] == f"context for {kind}" and row["prompt_version"] == 1
+    assert row["source"] is None  # a client that does not say which it is
     if kind == "test_result":
         assert row["outcome"] == {"test": "test_add", "passed": False, "message": "assert 1 == 2"}
     if kind == "compile_result":
