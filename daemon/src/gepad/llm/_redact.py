@@ -91,8 +91,9 @@ class Redactor:
             raise ValueError(f"entropy_threshold must be in (0, 8] bits, got {entropy_threshold}")
         rules = list(FIXED_RULES)
         if high_entropy:
+            # `=` may come before a token (`SESSION_COOKIE_VALUE=…`, `?code=…`), not inside.
             pattern = re.compile(
-                rf"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{{{entropy_min_length},}}={{0,2}}"
+                rf"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{{{entropy_min_length},}}={{0,2}}"
                 r"(?![A-Za-z0-9+/=_-])"
             )
             rules.append(

@@ -6,6 +6,7 @@ keys in `model_params`. See docs/redaction.md.
 
 from __future__ import annotations
 
+import functools
 import re
 
 __all__ = [
@@ -57,7 +58,7 @@ def is_placeholder_value(value: str) -> bool:
         return True
     if v.lower() in _LITERALS or _REFERENCE.fullmatch(v):
         return True
-    return set(v) <= set("*xX.-_ ")  # "****", "xxxx", "..." are someone else's masking
+    return set(v) <= set("*xX.-_ …")  # "****", "xxxx", "...", "…" are someone else's masking
 
 
 def has_classes(s: str, *, upper: bool, lower: bool, digit: bool) -> bool:
@@ -122,6 +123,7 @@ def name_segments(name: str) -> list[str]:
     return parts
 
 
+@functools.lru_cache(maxsize=4096)  # the same few names recur: `A=b A=b …` stays cheap
 def is_secret_name(name: str) -> bool:
     """True when the name ends in a secret word, so `max_tokens` and `author` are not secrets."""
     seg = name_segments(name)
@@ -129,4 +131,13 @@ def is_secret_name(name: str) -> bool:
         return False
     if seg[-1] in _SECRET_WORDS:
         return True
+    # Run together by a tool's convention: `PGPASSWORD`, `MYSQL_PWD`'s cousins `DBPASSWORD`.
+    if seg[-1].endswith(_COMPOUND_ENDINGS):
+        return True
+    # A GCP service-account file's `private_key_id` identifies its private key.
+    if seg[-3:] == ["private", "key", "id"]:
+        return True
     return seg[-1] == "key" and len(seg) >= 2 and seg[-2] in _KEY_QUALIFIERS
+
+
+_COMPOUND_ENDINGS = ("password", "passwd", "passphrase", "secret")

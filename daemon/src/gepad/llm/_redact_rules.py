@@ -9,30 +9,25 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
 
+from ._redact_entropy import is_structured
 from ._redact_names import (
     PLACEHOLDER_PREFIX,
     has_classes,
     is_placeholder_value,
     is_secret_name,
 )
+from ._redact_shapes import COMMAND_RULES, TOKEN_RULES, Rule
 
 __all__ = ["FIXED_RULES", "Rule"]
 
 
-@dataclass(frozen=True, slots=True)
-class Rule:
-    kind: str
-    pattern: re.Pattern[str]
-    group: int | str = 0
-    accept: Callable[[re.Match[str]], bool] | None = None
-
-
 # ---------------------------------------------------------------- `.env` / YAML / JSON assignments
 
-_KEY = r"(?<![A-Za-z0-9_])(?P<key>[A-Za-z_][A-Za-z0-9_.-]{0,80})(?P<kq>[\"']?)"
+# The look-behind holds every character a key may contain, so a key is only tried where one
+# starts: with `.` and `-` missing, `a.a.a.…` started a (failing) 80-character match at every
+# letter, and 256 KiB of it took seconds.
+_KEY = r"(?<![A-Za-z0-9_.-])(?P<key>[A-Za-z_][A-Za-z0-9_.-]{0,80})(?P<kq>[\"']?)"
 _SEP = r"[ \t]*(?P<sep>:=|=>|[:=])(?![=>])[ \t]*"
 _QUOTED_ASSIGNMENT = re.compile(
     _KEY + _SEP + r"(?P<q>[\"'])(?P<val>(?:\\.|(?!(?P=q))[^\\\n]){1,4096})(?P=q)"
@@ -104,7 +99,7 @@ def _accept_quoted(m: re.Match[str]) -> bool:
 
 
 _ENV_ASSIGNMENT = re.compile(
-    r"(?:^[ \t]*(?P<export>(?:export|set)[ \t]+)?|(?<=--))"
+    r"(?:^[ \t]*(?P<export>(?:export|set|env)[ \t]+)?|(?<=--)|(?<=[ \t;&(]))"
     r"(?P<key>[A-Za-z_][A-Za-z0-9_.-]{0,80})=(?P<val>[^\s\"'][^\s]{0,4095})",
     re.MULTILINE,
 )
@@ -152,8 +147,83 @@ def _accept_unquoted(m: re.Match[str]) -> bool:
     if sep == ":":
         # YAML `password: hunter` counts; `config.token` and a CamelCase type name do not.
         return "." not in value and not re.fullmatch(r"[A-Z][A-Za-z]*[a-z][A-Za-z]*", value)
-    # After `=` a bare identifier is a variable in code, unless it looks like an INI secret.
-    return any(c.isdigit() for c in value) and "_" not in value and "." not in value
+    # After `=` a bare identifier is a variable in code, unless it looks like an INI secret
+    # or is a long random token (`_authToken=npm_…`, `access_token=EAA…_…`).
+    if any(c.isdigit() for c in value) and "_" not in value and "." not in value:
+        return True
+    return len(value) >= 16 and any(c.isdigit() for c in value) and not is_structured(value)
+
+
+# YAML `password: correct horse battery staple`: a value with spaces, alone on its line. Prose
+# has the same shape (`password: the user's password.`), so it counts only when it is short,
+# has no sentence punctuation, does not start like a sentence and names no secret word.
+_SPACED_VALUE = re.compile(
+    r"^[ \t]*(?:-[ \t]+)?(?P<key>[A-Za-z_][A-Za-z0-9_.-]{0,80})[ \t]*:[ \t]+"
+    r"(?P<val>[^\s\"'#|>&*!%@`{\[](?:[^\n#]{0,200}[^\s#])?)[ \t]*(?:#[^\n]*)?$",
+    re.MULTILINE,
+)
+_PROSE_START = frozenset(
+    (
+        "a",
+        "an",
+        "the",
+        "this",
+        "that",
+        "these",
+        "your",
+        "our",
+        "my",
+        "its",
+        "it",
+        "is",
+        "are",
+        "be",
+        "if",
+        "when",
+        "to",
+        "for",
+        "of",
+        "in",
+        "on",
+        "with",
+        "see",
+        "use",
+        "used",
+        "uses",
+        "optional",
+        "required",
+        "default",
+        "defaults",
+        "must",
+        "should",
+        "will",
+        "can",
+        "may",
+        "not",
+        "no",
+        "set",
+        "get",
+        "gets",
+        "returns",
+        "return",
+        "which",
+        "where",
+        "what",
+        "how",
+    )
+)
+
+
+def _accept_spaced(m: re.Match[str]) -> bool:
+    key, value = m.group("key"), m.group("val")
+    words = value.split()
+    if len(words) < 2 or len(words) > 6 or not is_secret_name(key):
+        return False
+    if is_placeholder_value(value) or value[-1] in ".,:;)?!" or words[0].lower() in _PROSE_START:
+        return False
+    if any(c in value for c in "()=[]{}<>\"'`"):
+        return False
+    return not any(is_secret_name(w) for w in words)
 
 
 # ---------------------------------------------------------------- the other accept functions
@@ -201,10 +271,12 @@ FIXED_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "url-password",
-        re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\s:/?#@\[\]]*:(?P<pw>[^\s/@\[\]]+)@"),
+        # The password may hold `@` (`p@ss@host`): it runs to the last `@` of the authority.
+        re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\s:/?#@\[\]]*:(?P<pw>[^\s/\[\]]+)@"),
         "pw",
         _accept_url_password,
     ),
+    *TOKEN_RULES,
     Rule("anthropic-key", re.compile(r"\bsk-ant-[A-Za-z0-9_-]{20,}")),
     Rule("openai-key", re.compile(r"\bsk-[A-Za-z0-9_-]{20,}"), 0, _accept_openai),
     Rule("github-token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_\w{22,255})")),
@@ -240,7 +312,9 @@ FIXED_RULES: tuple[Rule, ...] = (
         "v",
         _accept_basic,
     ),
+    *COMMAND_RULES,
     Rule("secret-assignment", _QUOTED_ASSIGNMENT, "val", _accept_quoted),
     Rule("secret-assignment", _ENV_ASSIGNMENT, "val", _accept_env),
     Rule("secret-assignment", _UNQUOTED_ASSIGNMENT, "val", _accept_unquoted),
+    Rule("secret-assignment", _SPACED_VALUE, "val", _accept_spaced),
 )
