@@ -66,7 +66,8 @@ class Answers:
                 unscored.append(ex)
                 continue
             scored[ex] = 1.0 if score > 1.0 else 0.0 if score < 0.0 else float(score)
-            if train and cid is not None:
+            learn = train or self._c.data.is_active(ex, *self._c.data.learn_splits)
+            if learn and cid is not None:
                 s.train_scores.setdefault(cid, {})[ex] = scored[ex]
                 self._keep_trace(cid, o)
         s.unscored_rollouts += len(unscored)

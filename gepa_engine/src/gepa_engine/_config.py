@@ -51,7 +51,12 @@ class EngineConfig:
     # Put back the parent lines a full rewrite dropped without rephrasing them (`_lines.py`).
     restore_dropped: bool = True
     # Every this many iterations, try the best without one of its lines (0: never).
-    prune_every: int = 3
+    prune_every: int = 2
+    # How many noisy tries one line gets before it is only tried again on new data.
+    prune_tries: int = 2
+    # Reflect on validation examples' feedback too, not only on training examples'. Held-out
+    # examples are never shown to reflection.
+    reflect_on_val: bool = True
     # At an equal validation mean, the shorter prompt is the better one.
     prefer_shorter: bool = True
 

@@ -24,6 +24,9 @@ class Dataset:
         self._s = state
         self._config = config
         self._active: dict[tuple[str, ...], tuple[str, ...]] = {}
+        # The examples reflection learns from: training, and validation feedback too when the
+        # configuration says so (every example is the user's own feedback).
+        self.learn_splits: tuple[str, ...] = ("train", "val") if config.reflect_on_val else ("train",)
         # Bumped on every change: the scoreboard rebuilds what depends on membership.
         self.version = 0
 
@@ -60,7 +63,7 @@ class Dataset:
                 if spec.id in s.retired:
                     s.retired.discard(spec.id)
                     revived.append(spec.id)
-                    if s.splits[spec.id] == "train" and spec.id not in s.sampler_order[
+                    if s.splits[spec.id] in self.learn_splits and spec.id not in s.sampler_order[
                         s.sampler_pos :
                     ]:
                         s.sampler_order.append(spec.id)
@@ -68,7 +71,7 @@ class Dataset:
             split = self._assign_split(spec.split, counts)
             counts[split] += 1
             s.splits[spec.id] = split
-            if split == "train":
+            if split in self.learn_splits:
                 s.sampler_order.append(spec.id)
             added.append(spec.id)
         if added or revived:
@@ -99,9 +102,9 @@ class Dataset:
         return wanted
 
     def next_minibatch(self, size: int | None = None) -> list[str]:
-        """The next examples of the epoch-shuffled sampler over active training examples."""
+        """The next examples of the epoch-shuffled sampler over the examples to learn from."""
         s = self._s
-        active = set(self.active("train"))
+        active = set(self.active(*self.learn_splits))
         k = min(self._config.minibatch_size if size is None else size, len(active))
         batch: list[str] = []
         reshuffled = False

@@ -274,7 +274,9 @@ class Engine:
         p = s.pending
         match p:
             case PendingFull() | PendingBackfill():
-                return self._evaluate(p, p.cand, s.candidates[p.cand].components, False)
+                # Validation feedback is learned from too: its traces are wanted.
+                traces = self.config.reflect_on_val
+                return self._evaluate(p, p.cand, s.candidates[p.cand].components, traces)
             case PendingParent():
                 return self._evaluate(p, p.parent, s.candidates[p.parent].components, True)
             case PendingChild() | PendingMergeGate():

@@ -52,7 +52,7 @@ class PendingBackfill:
 
 @dataclass(frozen=True, slots=True)
 class PendingParent:
-    """The parent's missing minibatch results, before a reflection (or a prune) is judged."""
+    """The parent's missing minibatch results, before a reflection or a prune is gated."""
 
     id: int
     parent: str

@@ -18,6 +18,9 @@ from ._types import Event, Finished, Idle
 
 __all__ = ["Planner"]
 
+# `prune_tried` packs (validation size when tried, tries) into one integer.
+_TRIES = 1000
+
 
 class Planner:
     def __init__(self, core: Core) -> None:
@@ -28,7 +31,7 @@ class Planner:
         """Set the next pending request, or say why there is none."""
         c = self._c
         s = c.state
-        train_size = len(c.data.active("train"))
+        train_size = len(c.data.active(*c.data.learn_splits))
         # Iterations whose minibatch the parent already aces issue no request; bound them so
         # a solved training set makes the engine idle instead of spinning.
         for _ in range(2 * (train_size // c.config.minibatch_size + 2)):
@@ -166,10 +169,13 @@ class Planner:
     # -- pruning ---------------------------------------------------------------------------
 
     def _plan_prune(self) -> bool:
-        """Try the best without one of its lines, judged on the examples that motivated it.
+        """Try the best without one of its lines.
 
-        Lines are tried newest first; one that stays is not tried again until the validation
-        data has grown by half. The shorter child needs only to match its parent on the gate.
+        The pruned child is gated on the examples whose feedback brought the line in, where it
+        must not be worse (a rule those examples need fails this, a note mostly does not), and
+        then judged on the validation examples without them (`Pool.beats`): a line that helps
+        nothing beyond the examples it was written for goes. Lines are tried newest first; one
+        that stays is not tried again until the validation data has grown by half.
         """
         c = self._c
         s = c.state
@@ -181,10 +187,8 @@ class Planner:
             if len(lines) < 2:
                 continue
             for line in reversed(lines):
-                tried = s.prune_tried.get(line)
-                if tried is not None and 2 * n_val < 3 * tried:
+                if not self._may_prune(line, n_val):
                     continue
-                s.prune_tried[line] = n_val
                 child = dict(best.components)
                 child[component] = drop_line(text, line)
                 if c.pool.existing(child) is not None:
@@ -192,10 +196,30 @@ class Planner:
                 return self._start_prune(best.id, component, child, line)
         return False
 
+    def _may_prune(self, line: str, n_val: int) -> bool:
+        """Whether `line` may be tried again, and if so count the try.
+
+        A try is noisy, so a line gets `prune_tries` of them; after that it is tried again only
+        once the validation data has grown by half (new evidence).
+        """
+        s = self._c.state
+        tries = self._c.config.prune_tries
+        seen = s.prune_tried.get(line)
+        if seen is not None:
+            size, count = divmod(seen, _TRIES)
+            if count >= tries and 2 * n_val < 3 * size:
+                return False
+            if 2 * n_val >= 3 * size:
+                count = 0
+            s.prune_tried[line] = n_val * _TRIES + count + 1
+            return True
+        s.prune_tried[line] = n_val * _TRIES + 1
+        return True
+
     def _start_prune(self, parent: str, component: str, child: dict[str, str], line: str) -> bool:
         c = self._c
         origin = c.pool.introducer(parent, component, line)
-        active = set(c.data.active("train"))
+        active = set(c.data.active(*c.data.learn_splits))
         batch = [] if origin is None else [e for e in origin.feedback_examples if e in active]
         if not batch:
             batch = c.data.next_minibatch()

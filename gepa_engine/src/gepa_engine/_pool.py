@@ -127,7 +127,14 @@ class Pool:
 
     def beats(self, challenger: str, incumbent: str) -> bool:
         board = self._board
-        mc, mi, n = board.compare(challenger, incumbent, ("val", "holdout"))
+        # A pruned candidate is judged without the examples whose feedback brought the removed
+        # line in: the line was written to fix them, so only the others can show whether it
+        # generalises (a rule does, a note about one task does not).
+        cand = self._s.candidates[challenger]
+        own = frozenset(cand.feedback_examples) if cand.origin == "prune" else frozenset()
+        mc, mi, n = board.compare(challenger, incumbent, ("val", "holdout"), exclude=own)
+        if n == 0 and own:
+            mc, mi, n = board.compare(challenger, incumbent, ("val", "holdout"))
         if n == 0:
             # An incumbent with no scored validation result at all (its evaluation came back
             # unscored during a judge outage, say) has no evidence; a scored challenger wins.
@@ -141,7 +148,7 @@ class Pool:
                     return False
             elif incumbent not in self.ancestors(challenger):
                 return False
-        hc, hi, nh = board.compare(challenger, incumbent, ("holdout",))
+        hc, hi, nh = board.compare(challenger, incumbent, ("holdout",), exclude=own)
         return nh == 0 or hc >= hi - self._config.holdout_tolerance
 
     def reconsider_best(self, cid: str | None) -> list[Event]:

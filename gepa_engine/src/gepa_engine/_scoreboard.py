@@ -139,12 +139,19 @@ class Scoreboard:
         return math.fsum(vals) / len(vals) if vals else None
 
     def compare(
-        self, a: str, b: str, splits: tuple[str, ...] = ("val",)
+        self,
+        a: str,
+        b: str,
+        splits: tuple[str, ...] = ("val",),
+        *,
+        exclude: frozenset[str] = frozenset(),
     ) -> tuple[float, float, int]:
         """Exact means of `a` and `b` over the active examples both have scores for."""
         sa = self._s.val_scores.get(a, {})
         sb = self._s.val_scores.get(b, {})
-        common = [e for e in self._data.active(*splits) if e in sa and e in sb]
+        common = [
+            e for e in self._data.active(*splits) if e in sa and e in sb and e not in exclude
+        ]
         if not common:
             return 0.0, 0.0, 0
         n = len(common)
