@@ -327,7 +327,7 @@ class SimJudge:
             elif bias.length_bias and len(a) != len(b) and rng.random() < bias.length_bias:
                 preferred = "A" if len(a) > len(b) else "B"
             elif bias.error_prob and rng.random() < bias.error_prob:
-                preferred = rng.choice([p for p in ("A", "B", "tie") if p != truth])  # type: ignore[assignment]
+                preferred = rng.choice([p for p in ("A", "B", "tie") if p != truth])
         why = {"A": f"Answer B: {why_b}", "B": f"Answer A: {why_a}", "tie": "Both are alike."}
         return PairwiseAnswer(preferred, truth, why[preferred])
 

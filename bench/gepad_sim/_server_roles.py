@@ -314,7 +314,7 @@ class SimRoles:
             self._seen[key] += 1
         rng = request_rng(self._seed, role, messages, occurrence)
         # Both LM classes draw every random number from `_rng`; each request gets its own.
-        self._sim._rng = rng  # type: ignore[union-attr]
+        self._sim._rng = rng
         return rng
 
     def answer(

@@ -56,6 +56,13 @@ class Config(BaseModel):
     task_model: str = DEFAULT_MODEL
     reflection_model: str = DEFAULT_MODEL
     judge_model: str | None = None
+    # How the judge grades (gepad.learning._judging) and how often it is checked against the
+    # user's own thumbs-up / thumbs-down labels (gepad.learning._calibration).
+    judge_mode: Literal["single", "pairwise", "repeat"] = "single"
+    judge_repeats: Annotated[int, Field(ge=1, le=15)] = 3
+    judge_temperature: Annotated[float, Field(gt=0, le=2)] = 0.7
+    judge_calibration_per_run: Annotated[int, Field(ge=0, le=100)] = 4
+    judge_kappa_threshold: Annotated[float, Field(ge=-1, le=1)] = 0.4
     api_base: str | None = None
     model_params: dict[str, dict[str, Any]] = Field(default_factory=dict)
     daily_budget_usd: Annotated[float, Field(ge=0)] = 1.0

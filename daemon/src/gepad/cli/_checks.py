@@ -26,6 +26,7 @@ __all__ = [
     "check_config",
     "check_daemon",
     "check_database",
+    "check_judge",
     "check_optimizer",
     "run_checks",
 ]
@@ -156,7 +157,22 @@ def check_optimizer(ctx: DoctorContext) -> CheckResult:
     return CheckResult(name, True, detail)
 
 
-DEFAULT_CHECKS: tuple[Check, ...] = (check_config, check_database, check_daemon, check_optimizer)
+def check_judge(ctx: DoctorContext) -> CheckResult:
+    """Does the judge agree with the user's own thumbs-up / thumbs-down (Cohen's kappa)?"""
+    from gepad.cli._judge_lines import judge_verdict
+
+    name = "judge agrees with your labels"
+    try:
+        status = with_client(lambda c: c.get_status(), timeout=3.0)
+    except GepadClientError:
+        return CheckResult(name, True, "not checked: the daemon is not running", skipped=True)
+    ok, detail, hint, skipped = judge_verdict(dict(status.get("optimizer") or {}))
+    return CheckResult(name, ok, detail, hint, skipped=skipped)
+
+
+DEFAULT_CHECKS: tuple[Check, ...] = (
+    check_config, check_database, check_daemon, check_optimizer, check_judge,
+)  # fmt: skip
 
 
 def run_checks(ctx: DoctorContext, checks: Sequence[Check] = DEFAULT_CHECKS) -> list[CheckResult]:

@@ -95,6 +95,9 @@ def describe_optimizer(status: dict[str, Any]) -> list[str]:
         lines.append(
             "  models: task {task}, reflection {reflection}, judge {judge}".format(**models)
         )
+    from gepad.cli._judge_lines import describe_judge
+
+    lines.extend(describe_judge(status))
     today = status.get("today") or {}
     budget = status.get("budget") or {}
     if today:

@@ -98,7 +98,7 @@ async def _start_optimizer(
 ) -> OptimizerRunner:
     # Imported here: the learning side pulls in the engine; litellm itself loads only on the
     # first model call, so an idle daemon stays small.
-    from gepad.learning import OptimizerRunner, RunnerSettings
+    from gepad.learning import JudgeSettings, OptimizerRunner, RunnerSettings
     from gepad.llm import LlmSettings
 
     runner = OptimizerRunner(
@@ -112,6 +112,13 @@ async def _start_optimizer(
             run_rollouts=config.optimize_run_rollouts,
             daily_budget_usd=config.daily_budget_usd,
             daily_budget_tokens=config.daily_budget_tokens,
+            judge=JudgeSettings(
+                mode=config.judge_mode,
+                repeats=config.judge_repeats,
+                temperature=config.judge_temperature,
+                calibration_per_run=config.judge_calibration_per_run,
+                kappa_threshold=config.judge_kappa_threshold,
+            ),
         ),
         notify=lambda params: hub.broadcast("optimizer.progress", params),
     )

@@ -15,12 +15,14 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from gepa_engine import EngineConfig
 from gepad.learning._adapters import BufferedRecorder, StoreCache
+from gepad.learning._calibration import Calibrator
 from gepad.learning._component import ComponentOptimizer
+from gepad.learning._judging import JudgeSettings
 from gepad.learning._metric import Metric
 from gepad.learning._probe import probe_model
 from gepad.llm import (
@@ -59,6 +61,7 @@ class RunnerSettings:
     daily_budget_usd: float = 1.0
     daily_budget_tokens: int = 2_000_000
     enabled: bool = True
+    judge: JudgeSettings = field(default_factory=JudgeSettings)
 
 
 def _start_of_day(now: float) -> float:
@@ -91,7 +94,15 @@ class OptimizerRunner:
         self._notify = notify or (lambda _: None)
         self._recorder = BufferedRecorder()
         self._llm = LlmClient(llm_settings, self._recorder, cache=StoreCache(store), clock=clock)
-        metric = Metric(self._llm)
+        metric = Metric(self._llm, judge=settings.judge)
+        self._metric = metric
+        self._calibrator = Calibrator(
+            store,
+            metric,
+            judge_model=self._llm.model_for("judge"),
+            per_run=settings.judge.calibration_per_run,
+            threshold=settings.judge.kappa_threshold,
+        )
         self._optimizers = {
             c: ComponentOptimizer(
                 c,
@@ -123,6 +134,7 @@ class OptimizerRunner:
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
+        await self._calibrator.load()
         for opt in self._optimizers.values():
             await opt.load()
         if self._settings.enabled:
@@ -209,6 +221,7 @@ class OptimizerRunner:
             "budget": {"daily_usd": s.daily_budget_usd, "daily_tokens": s.daily_budget_tokens},
             "paused_until": self._pause_until or None,
             "components": {c: o.status() for c, o in self._optimizers.items()},
+            "judge": self._judge_status(),
         }
 
     async def usage_today(self) -> dict[str, Any]:
@@ -376,6 +389,7 @@ class OptimizerRunner:
                 self._progress(component, report.kind, report.reason)
                 if report.kind != "step":
                     break
+        await self._calibrate()
         self._set_state("idle", None)
 
     def _schedule_retry(self, budget: int, limits: dict[str, int]) -> None:
@@ -402,6 +416,24 @@ class OptimizerRunner:
         if s.daily_budget_tokens > 0 and usage["tokens"] >= s.daily_budget_tokens:
             return f"daily budget of {s.daily_budget_tokens} tokens reached; resumes tomorrow"
         return None
+
+    async def _calibrate(self) -> None:
+        """A few labelled examples re-judged after each run (judge_calibration_per_run)."""
+        if await self._over_daily_budget() is not None:
+            return
+        try:
+            await self._calibrator.run()
+        except LlmError as exc:  # the run itself succeeded; the measure waits for the next one
+            log.warning("judge calibration skipped: %s", exc)
+
+    def _judge_status(self) -> dict[str, Any]:
+        judge = self._metric.judge
+        return {
+            "mode": judge.settings.mode,
+            "repeats": judge.settings.repeats,
+            "cost": judge.cost(),
+            "calibration": self._calibrator.summary(),
+        }
 
     # ------------------------------------------------------------------ helpers
 
