@@ -98,15 +98,17 @@ async def _start_optimizer(
 ) -> OptimizerRunner:
     # Imported here: the learning side pulls in the engine; litellm itself loads only on the
     # first model call, so an idle daemon stays small.
+    from gepad.engine_settings import engine_config_for
     from gepad.learning import JudgeSettings, OptimizerRunner, RunnerSettings
     from gepad.llm import LlmSettings
 
+    components = tuple(sorted(prompts.components()))
     runner = OptimizerRunner(
         store,
         prompts,
         LlmSettings.from_config(config),
         RunnerSettings(
-            components=tuple(sorted(prompts.components())),
+            components=components,
             optimize_after_examples=config.optimize_after_examples,
             optimize_every_minutes=config.optimize_every_minutes,
             run_rollouts=config.optimize_run_rollouts,
@@ -120,6 +122,7 @@ async def _start_optimizer(
                 kappa_threshold=config.judge_kappa_threshold,
             ),
         ),
+        engine_configs={c: engine_config_for(config.engine, c) for c in components},
         notify=lambda params: hub.broadcast("optimizer.progress", params),
     )
     await runner.start()
