@@ -75,6 +75,7 @@ class _ClockedLMs:
     def merge(self, a: str, b: str) -> str:
         return self._inner.merge(a, b)
 
+
 TEST_REPEATS = 5
 """How many times the held-out split is evaluated; the test score is the mean of all of them."""
 

@@ -234,9 +234,12 @@ class RealisticLMs:
 
     def _statement(self, rule: Rule) -> str:
         extra = self._extras[rule.id]
-        if extra.scope_triggers and extra.unscoped_statement is not None:
-            if self._rng.random() >= self._p.scope_prob:
-                return extra.unscoped_statement
+        if (
+            extra.scope_triggers
+            and extra.unscoped_statement is not None
+            and self._rng.random() >= self._p.scope_prob
+        ):
+            return extra.unscoped_statement
         return rule.statement
 
     def _rescope(self, out: list[str], rid: str) -> None:
@@ -257,9 +260,12 @@ class RealisticLMs:
             vague = self._vague.get(record.output, frozenset())
             for rid in missed:
                 rival = self._rival_of(rid)
-                if rival is not None and rival in self._stated_in(out)[1]:
-                    if rng.random() < p.rescope_prob:
-                        self._rescope(out, rival)
+                if (
+                    rival is not None
+                    and rival in self._stated_in(out)[1]
+                    and rng.random() < p.rescope_prob
+                ):
+                    self._rescope(out, rival)
                 if rid in self._stated_in(out)[0]:
                     continue
                 chance = p.vague_extract_prob if rid in vague else self._sim.extract_prob
@@ -291,8 +297,12 @@ class RealisticLMs:
         unscoped = self._stated_in(combined)[1]
         for rid in sorted(unscoped):
             rival = self._extras[rid].conflicts_with
-            if rival is not None and rival in unscoped and rid < rival:
-                if self._rng.random() < self._p.rescope_prob:
-                    self._rescope(combined, rid)
-                    self._rescope(combined, rival)
+            if (
+                rival is not None
+                and rival in unscoped
+                and rid < rival
+                and self._rng.random() < self._p.rescope_prob
+            ):
+                self._rescope(combined, rid)
+                self._rescope(combined, rival)
         return "\n".join(dict.fromkeys(combined))

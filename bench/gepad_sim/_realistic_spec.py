@@ -102,8 +102,42 @@ class RealisticSpec:
 
 
 _STOP = frozenset(
-    "a an the that which for of to in on with and or from by as is are be it its this "
-    "write add make create implement explain document describe give me our we".split()
+    [
+        "a",
+        "an",
+        "the",
+        "that",
+        "which",
+        "for",
+        "of",
+        "to",
+        "in",
+        "on",
+        "with",
+        "and",
+        "or",
+        "from",
+        "by",
+        "as",
+        "is",
+        "are",
+        "be",
+        "it",
+        "its",
+        "this",
+        "write",
+        "add",
+        "make",
+        "create",
+        "implement",
+        "explain",
+        "document",
+        "describe",
+        "give",
+        "me",
+        "our",
+        "we",
+    ]
 )
 
 
@@ -178,7 +212,9 @@ def _tables(raw: object) -> list[Mapping[str, Any]]:
     return [t for t in raw if isinstance(t, Mapping)] if isinstance(raw, list) else []
 
 
-def _strings(table: Mapping[str, Any], key: str, where: str, problems: list[str]) -> tuple[str, ...]:
+def _strings(
+    table: Mapping[str, Any], key: str, where: str, problems: list[str]
+) -> tuple[str, ...]:
     value = table.get(key, [])
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         problems.append(f"{where}: {key!r} must be a list of non-empty strings")
@@ -207,7 +243,11 @@ def _rule_extras(
         problems.append(f"{where}: 'scope_triggers' needs an 'unscoped_statement'")
         ok = False
     statement = table.get("statement")
-    if scope and isinstance(statement, str) and not any(s.lower() in statement.lower() for s in scope):
+    if (
+        scope
+        and isinstance(statement, str)
+        and not any(s.lower() in statement.lower() for s in scope)
+    ):
         problems.append(f"{where}: a scoped rule's 'statement' must contain a scope trigger")
         ok = False
     if conflicts is not None and (not isinstance(conflicts, str) or conflicts not in rule_ids):

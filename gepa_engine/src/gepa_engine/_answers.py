@@ -165,7 +165,7 @@ class Answers:
         cid = c.pool.new(dict(p.child), (p.a, p.b), p.origin, now)
         # Its gate scores are validation scores: the full evaluation will not repeat them.
         events = self._record_val(cid, child_scores)
-        return c.flush(events + [c.pool.accepted(cid, {"child_sum": child_sum})])
+        return c.flush([*events, c.pool.accepted(cid, {"child_sum": child_sum})])
 
     # -- text answers ----------------------------------------------------------------------
 

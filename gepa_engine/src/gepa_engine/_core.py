@@ -28,9 +28,7 @@ class Core:
     deferred: list[Event] = field(default_factory=list)
 
     @classmethod
-    def build(
-        cls, state: EngineState, config: EngineConfig, stop: StopCondition | None
-    ) -> Core:
+    def build(cls, state: EngineState, config: EngineConfig, stop: StopCondition | None) -> Core:
         data = Dataset(state, config)
         board = Scoreboard(state, data)
         return cls(state, config, stop, data, board, Pool(state, config, board))

@@ -26,7 +26,9 @@ class Dataset:
         self._active: dict[tuple[str, ...], tuple[str, ...]] = {}
         # The examples reflection learns from: training, and validation feedback too when the
         # configuration says so (every example is the user's own feedback).
-        self.learn_splits: tuple[str, ...] = ("train", "val") if config.reflect_on_val else ("train",)
+        self.learn_splits: tuple[str, ...] = (
+            ("train", "val") if config.reflect_on_val else ("train",)
+        )
         # Bumped on every change: the scoreboard rebuilds what depends on membership.
         self.version = 0
 
@@ -63,9 +65,10 @@ class Dataset:
                 if spec.id in s.retired:
                     s.retired.discard(spec.id)
                     revived.append(spec.id)
-                    if s.splits[spec.id] in self.learn_splits and spec.id not in s.sampler_order[
-                        s.sampler_pos :
-                    ]:
+                    if (
+                        s.splits[spec.id] in self.learn_splits
+                        and spec.id not in s.sampler_order[s.sampler_pos :]
+                    ):
                         s.sampler_order.append(spec.id)
                 continue
             split = self._assign_split(spec.split, counts)

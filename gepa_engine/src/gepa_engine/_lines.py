@@ -16,9 +16,55 @@ __all__ = ["content_words", "drop_line", "prompt_lines", "resembles", "restore_d
 
 _WORD = re.compile(r"[a-z0-9_][a-z0-9_'.:-]*")
 _STOPWORDS = frozenset(
-    "a an and are as at be by do for from has have if in into is it its of on or so than that "
-    "the their them then there these this those to was were when which while will with you "
-    "your we our not no".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "do",
+        "for",
+        "from",
+        "has",
+        "have",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "so",
+        "than",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "this",
+        "those",
+        "to",
+        "was",
+        "were",
+        "when",
+        "which",
+        "while",
+        "will",
+        "with",
+        "you",
+        "your",
+        "we",
+        "our",
+        "not",
+        "no",
+    ]
 )
 # A parent line counts as kept when a child line shares this share of its content words.
 KEEP_OVERLAP = 0.5

@@ -326,7 +326,9 @@ class Planner:
         s = c.state
         twin = c.pool.existing(child)
         if twin is not None:
-            c.deferred.append(c.pool.rejected(None, f"the merge duplicates candidate {twin}", (a, b)))
+            c.deferred.append(
+                c.pool.rejected(None, f"the merge duplicates candidate {twin}", (a, b))
+            )
             return False
         sa, sb = c.board.scores(a), c.board.scores(b)
         common = [e for e in c.data.active("val") if e in sa and e in sb]

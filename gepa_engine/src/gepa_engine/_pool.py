@@ -85,7 +85,9 @@ class Pool:
         cands = self._s.candidates
         current = cands[cid]
         while True:
-            having = [p for p in current.parents if line in prompt_lines(cands[p].components[component])]
+            having = [
+                p for p in current.parents if line in prompt_lines(cands[p].components[component])
+            ]
             if not having:
                 return current if current.parents else None
             current = cands[min(having, key=cand_order)]

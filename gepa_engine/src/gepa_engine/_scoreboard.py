@@ -149,9 +149,7 @@ class Scoreboard:
         """Exact means of `a` and `b` over the active examples both have scores for."""
         sa = self._s.val_scores.get(a, {})
         sb = self._s.val_scores.get(b, {})
-        common = [
-            e for e in self._data.active(*splits) if e in sa and e in sb and e not in exclude
-        ]
+        common = [e for e in self._data.active(*splits) if e in sa and e in sb and e not in exclude]
         if not common:
             return 0.0, 0.0, 0
         n = len(common)
