@@ -176,3 +176,34 @@ def test_locate_finds_the_text_between_the_anchors() -> None:
     assert locate(text, "", "c\nd\n") == "a\nb\nNEW\n"
     assert locate(text, "b\n", "") == "NEW\nc\nd\n"
     assert locate(text, "zzz", "c") is None
+
+
+async def test_the_spool_is_emptied_once_recorded_and_nothing_is_lost(
+    tmp_path: Path,
+    store: Store,
+    capture: CaptureService,
+    settings: CaptureSettings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import gepad.capture._claude_ingest as ingest
+
+    monkeypatch.setattr(ingest, "COMPACT_BYTES", 100)
+    ws, src = _project(tmp_path)
+    script = install_hook(tmp_path, settings.spool_dir.parent)
+    spool = settings.spool_dir / SPOOL_FILE
+    for i in range(3):
+        tool_input = {"file_path": str(src), "old_string": "x", "new_string": f"V{i} = {i}\n"}
+        src.write_text(src.read_text() + f"V{i} = {i}\n")
+        assert run_hook(script, post_tool_use(ws, "Edit", tool_input, None)).returncode == 0
+        await capture.idle()
+    assert len(await store.generations_since(0)) == 3
+    assert spool.stat().st_size == 0  # compacted after each batch was recorded
+    await capture.stop()
+    again = CaptureService(store, settings)
+    await again.start()
+    try:
+        await again.idle()
+        assert len(await store.generations_since(0)) == 3
+    finally:
+        await again.stop()
+        await capture.start()

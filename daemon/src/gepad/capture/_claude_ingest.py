@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,30 @@ from ._claude import Captured, from_spooled
 from ._jsonl import parse_lines, read_new
 from ._tracker import GenerationTracker
 
-__all__ = ["ChunkResult", "ClaudeIngest", "component_for"]
+__all__ = ["COMPACT_BYTES", "ChunkResult", "ClaudeIngest", "component_for"]
+
+COMPACT_BYTES = 1024 * 1024
+
+
+def _truncate_if_read(path: Path, offset: int) -> bool:
+    lock = path.with_suffix(".lock")
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            out = os.open(path, os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return False
+        try:
+            if os.fstat(out).st_size != offset:
+                return False  # appended since the read: next time
+            os.ftruncate(out, 0)
+            os.fsync(out)
+        finally:
+            os.close(out)
+        return True
+    finally:
+        os.close(fd)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +58,19 @@ class ClaudeIngest:
     def __init__(self, store: Store, tracker: GenerationTracker) -> None:
         self._store = store
         self._tracker = tracker
+
+    async def compact(self, path: Path) -> bool:
+        """Empty the spool once every line of it is recorded and it has grown past
+        `COMPACT_BYTES`, under the hooks' lock so that no append is lost; True when done."""
+        mark = await self._store.capture_mark("claude-code", "offset")
+        if mark is None or int(mark.value.get("offset", 0)) < COMPACT_BYTES:
+            return False
+        done = await asyncio.to_thread(_truncate_if_read, path, int(mark.value["offset"]))
+        if done:
+            # A crash before this line: the next read sees a shorter file and starts over,
+            # and the lines' marks keep anything from counting twice.
+            await self._store.put_capture_mark(None, "claude-code", "offset", {})
+        return done
 
     async def chunk(self, path: Path) -> ChunkResult:
         """Record the generations of the spool's new lines; the offset, the lines seen, the

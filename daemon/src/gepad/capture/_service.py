@@ -214,7 +214,12 @@ class CaptureService:
                     return recorded
                 recorded += done
                 if not more:
-                    return recorded
+                    break
+            try:
+                await self._claude.compact(path)
+            except OSError as exc:
+                self._error("claude-code", f"{path}: cannot compact: {exc}")
+        return recorded
 
     async def _claude_chunk(self, path: Path) -> tuple[int, bool]:
         result = await self._claude.chunk(path)
