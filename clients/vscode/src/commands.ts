@@ -21,6 +21,7 @@ export const ExtensionCommands = {
   assist: "gepad.vscode.assist",
   showPrompt: "gepad.vscode.showPrompt",
   status: "gepad.vscode.status",
+  openDashboard: "gepad.vscode.openDashboard",
 } as const;
 
 export interface Target {

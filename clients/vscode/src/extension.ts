@@ -1,3 +1,4 @@
+import { execFile } from "node:child_process";
 import * as vscode from "vscode";
 import {
   createLanguageClient,
@@ -12,6 +13,31 @@ import { GepadStatusBar } from "./statusBar";
 
 export interface Dependencies {
   createClient(server: ServerCommand): GepadLanguageClient;
+  /** The dashboard's one-time URL (default: `gepad dashboard --print-url`). */
+  dashboardUrl?(server: ServerCommand): Promise<string>;
+}
+
+/** Runs `<serverPath> dashboard --print-url`: the daemon hands out a link that works once. */
+export function printDashboardUrl(server: ServerCommand): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(server.command, ["dashboard", "--print-url"], { timeout: 20_000 }, (err, stdout, stderr) => {
+      const url = String(stdout).trim();
+      if (err || !/^http:\/\/[^\s]+$/.test(url)) {
+        reject(new Error(String(stderr).trim() || (err ? err.message : `unexpected output: ${url}`)));
+      } else {
+        resolve(url);
+      }
+    });
+  });
+}
+
+async function openDashboard(server: ServerCommand, deps: Dependencies): Promise<void> {
+  try {
+    const url = await (deps.dashboardUrl ?? printDashboardUrl)(server);
+    await vscode.env.openExternal(vscode.Uri.parse(url));
+  } catch (err) {
+    void vscode.window.showErrorMessage(`gepad: could not open the dashboard: ${(err as Error).message}`);
+  }
 }
 
 export interface Activated {
@@ -63,6 +89,7 @@ export async function activate(
     vscode.commands.registerCommand(ExtensionCommands.assist, () => commands.assist()),
     vscode.commands.registerCommand(ExtensionCommands.showPrompt, () => commands.showPrompt()),
     vscode.commands.registerCommand(ExtensionCommands.status, () => commands.status()),
+    vscode.commands.registerCommand(ExtensionCommands.openDashboard, () => openDashboard(server, deps)),
     client.onNotification(PROMPT_CHANGED, (params: unknown) => {
       if (isPromptChanged(params)) {
         statusBar.applyPromptChanged(params);

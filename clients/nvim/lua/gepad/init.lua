@@ -341,6 +341,26 @@ end
 
 --- For 'statusline': `gepad v3 · idle` for the current buffer's component, '' when detached.
 ---@return string
+--- Opens the dashboard: `<gepad> dashboard --print-url` hands out a link that works once, and
+--- vim.ui.open gives it to the browser. Calls on_done(url, err) when given (tests use it).
+function M.dashboard(opts)
+  opts = opts or {}
+  local config = state.config or defaults
+  local cmd = { config.cmd[1], 'dashboard', '--print-url' }
+  vim.system(cmd, { text = true }, vim.schedule_wrap(function(res)
+    local url = vim.trim(res.stdout or '')
+    if res.code ~= 0 or not url:match('^http://%S+$') then
+      local why = vim.trim(res.stderr or '')
+      notify('could not open the dashboard: ' .. (why ~= '' and why or ('exit ' .. res.code)), vim.log.levels.ERROR)
+      if opts.on_done then opts.on_done(nil, why) end
+      return
+    end
+    local open = opts.open or vim.ui.open
+    open(url)
+    if opts.on_done then opts.on_done(url, nil) end
+  end))
+end
+
 function M.statusline()
   local bufnr = vim.api.nvim_get_current_buf()
   if M.client(bufnr) == nil then
@@ -422,6 +442,9 @@ local function create_commands()
   define('GepadStatus', function()
     M.status()
   end, { nargs = 0, range = false, desc = "gepad: the daemon's status" })
+  define('GepadDashboard', function()
+    M.dashboard()
+  end, { nargs = 0, range = false, desc = 'gepad: open the live dashboard in the browser' })
 end
 
 --- Configures the plugin: user commands, and the server attached to file buffers.

@@ -1,7 +1,8 @@
 import { fakeDocument, Position, resetMock, Selection, setEditor, type MockState } from "./vscodeMock";
 
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { activate, type Activated, deactivate } from "../extension";
@@ -67,7 +68,7 @@ describe("activation", () => {
   it("registers every command the manifest contributes, and no other", () => {
     const declared = manifest.contributes.commands.map((c: { command: string }) => c.command).sort();
     assert.deepEqual([...mock.commands.keys()].sort(), declared);
-    assert.equal(declared.length, 6);
+    assert.equal(declared.length, 7);
   });
 
   it("lists every menu entry among the contributed commands, in the palette and the editor menu", () => {
@@ -292,5 +293,37 @@ describe("prompt document and status bar", () => {
   it("deactivate stops the language client", async () => {
     await deactivate();
     assert.equal(client.stopped, 1);
+  });
+});
+
+describe("dashboard", () => {
+  function script(body: string): string {
+    const dir = mkdtempSync(join(tmpdir(), "gepad-dash-"));
+    const file = join(dir, "gepad");
+    writeFileSync(file, `#!/bin/sh\n${body}\n`);
+    chmodSync(file, 0o755);
+    return file;
+  }
+
+  it("runs `gepad dashboard --print-url` and opens the one-time URL in the browser", async () => {
+    const gepad = script('[ "$1 $2" = "dashboard --print-url" ] || exit 9\necho "http://127.0.0.1:7453/dashboard/?code=abc"');
+    for (const d of ctx.subscriptions) d.dispose();
+    mock = resetMock();
+    ctx = context();
+    await start({ "gepad.serverPath": gepad });
+    await run("gepad.vscode.openDashboard");
+    assert.deepEqual(mock.opened, ["http://127.0.0.1:7453/dashboard/?code=abc"]);
+    assert.deepEqual(mock.errors, []);
+  });
+
+  it("says why when the daemon is not running, and opens nothing", async () => {
+    const gepad = script('echo "gepad is not running (no daemon.json); start it with gepad start" >&2\nexit 3');
+    for (const d of ctx.subscriptions) d.dispose();
+    mock = resetMock();
+    ctx = context();
+    await start({ "gepad.serverPath": gepad });
+    await run("gepad.vscode.openDashboard");
+    assert.deepEqual(mock.opened, []);
+    assert.match(mock.errors.join("\n"), /could not open the dashboard: gepad is not running/);
   });
 });

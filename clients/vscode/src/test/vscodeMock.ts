@@ -121,6 +121,7 @@ export class MockState {
   config: Record<string, unknown> = {};
   providers = new Map<string, ContentProvider>();
   shownDocuments: Array<{ uri: Uri; text: string }> = [];
+  opened: string[] = [];
   activeTextEditor: { document: FakeDocument; selection: Selection } | undefined;
   activeEditorListeners: Array<() => void> = [];
 }
@@ -214,6 +215,12 @@ const vscodeMock = {
       }
       const text = await provider.provideTextDocumentContent(uri);
       return { uri, getText: () => text };
+    },
+  },
+  env: {
+    async openExternal(uri: Uri) {
+      s().opened.push(uri.toString());
+      return true;
     },
   },
   commands: {

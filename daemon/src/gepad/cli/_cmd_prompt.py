@@ -1,4 +1,5 @@
-"""`gepad prompt [show|history|diff A B|set --file F|rollback V|pin|unpin|approve V]`."""
+"""`gepad prompt [show|history|diff A B|set --file F|rollback V|pin|unpin|approve V|reject V|
+why [--line N]]`."""
 
 from __future__ import annotations
 
@@ -54,6 +55,18 @@ def run(args: argparse.Namespace) -> int:
         _emit_state(
             state, as_json, headline=f"{component} v{args.version} approved; it is now current"
         )
+    elif action == "reject":
+        params = {"component": component, "version": args.version}
+        state = with_client(lambda c: c.call("prompt.reject", params))
+        _emit_state(
+            state,
+            as_json,
+            headline=f"{component} v{args.version} rejected; v{state['version']} stays current",
+        )
+    elif action == "why":
+        from gepad.cli._cmd_dashboard import why
+
+        return why(component, args.version, args.line, as_json)
     else:  # argparse only lets the actions above through
         raise CliError(f"unknown prompt action {action!r}", EXIT_USAGE)
     return EXIT_OK

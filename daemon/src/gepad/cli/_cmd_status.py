@@ -28,6 +28,28 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _print_trend() -> None:
+    """One line per component: best score over the last runs, and the last swap's reason."""
+    from gepad.cli._cmd_dashboard import sparkline
+    from gepad_client import RpcError
+
+    try:
+        trend = with_client(lambda c: c.call("dashboard.trend"))
+    except RpcError:  # an older daemon without the dashboard
+        return
+    lines = []
+    for t in trend.get("components", []):
+        if not t["scores"] and not t["last_swap"]:
+            continue
+        spark = sparkline(t["scores"]) or "-"
+        lines.append(f"  {t['component']:<12} {spark:<12} {t['last_swap'] or 'no swap yet'}")
+    if lines:
+        out()
+        out("Learning trend (best score over the last runs; last swap)")
+        for line in lines:
+            out(line)
+
+
 def pending_label(state: PromptState) -> str:
     pending = state.get("pending")
     if not pending:
@@ -70,6 +92,7 @@ def _print_human(status: Status) -> None:
         for s in status.get("components", [])
     ]
     out(table(["COMPONENT", "VERSION", "SCORE", "SOURCE", "PINNED", "PENDING"], rows))
+    _print_trend()
     if optimizer:
         from gepad.cli._cmd_optimize import describe_optimizer
 

@@ -105,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     workspace.add_argument("--json", action="store_true", help="machine-readable output")
     workspace.set_defaults(handler="workspace")
     _add_capture(commands)
+    dashboard = commands.add_parser("dashboard", help="open the live dashboard in the browser")
+    dashboard.add_argument("--print-url", action="store_true", help="only print its URL")
+    dashboard.set_defaults(handler="dashboard")
     mcp = commands.add_parser("mcp", help="serve the prompt and feedback tools over MCP (stdio)")
     mcp.set_defaults(handler="mcp")
     lsp = commands.add_parser("lsp", help="the language server for editors (LSP over stdio)")
@@ -145,6 +148,11 @@ def _add_prompt(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     actions.add_parser("unpin", parents=[common], help="allow swaps again")
     approve = actions.add_parser("approve", parents=[common], help="approve pending version V")
     approve.add_argument("version", type=positive_int, metavar="V")
+    reject = actions.add_parser("reject", parents=[common], help="reject pending version V")
+    reject.add_argument("version", type=positive_int, metavar="V")
+    why = actions.add_parser("why", parents=[common], help="where each line came from")
+    why.add_argument("--line", type=positive_int, metavar="N", help="only line N")
+    why.add_argument("--version", type=positive_int, metavar="V", help="version (current)")
 
 
 def _add_feedback(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
