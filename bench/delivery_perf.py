@@ -44,6 +44,9 @@ _PROMPT_FILES = (
     ".claude/rules/gepad.md",
     ".cursor/rules/gepad.mdc",
     ".clinerules/gepad.md",
+    ".windsurf/rules/gepad.md",
+    "GEMINI.md",
+    "CONVENTIONS.gepad.md",
 )
 
 
@@ -68,6 +71,7 @@ def summary(samples: list[float]) -> dict[str, float]:
 
 async def in_process(root: Path, swaps: int) -> dict[str, float]:
     home = root / "home"
+    home.mkdir()  # delivery writes only inside folders that exist (the real home always does)
     store = await Store.open(root / "gepad.db")
     prompts = PromptService(store, swap_policy="auto", seeds={"general": "Seed.\n"})
     await prompts.start()
@@ -102,6 +106,7 @@ async def real_daemon(root: Path, swaps: int) -> dict[str, float]:
         GEPAD_HOME=str(gepad_home), GEPAD_PORT="0", GEPAD_OPTIMIZER_ENABLED="false", HOME=str(home)
     )
     gepad_home.mkdir()
+    home.mkdir(exist_ok=True)
     with (gepad_home / "stderr.txt").open("wb") as err:
         proc = subprocess.Popen(
             [sys.executable, "-m", "gepad.daemon"], env=env, stdout=subprocess.DEVNULL, stderr=err
