@@ -207,3 +207,51 @@ async def test_the_spool_is_emptied_once_recorded_and_nothing_is_lost(
     finally:
         await again.stop()
         await capture.start()
+
+
+async def test_a_failing_test_links_to_what_claude_wrote(
+    tmp_path: Path, store: Store, settings: CaptureSettings
+) -> None:
+    from gepad.config import Config
+    from gepad.outcomes import IngestSettings, OutcomeIngester
+
+    ingester = OutcomeIngester(
+        store, IngestSettings(globs=Config().watch_globs, debounce_s=0.1, rescan_s=0.1)
+    )
+    await ingester.start()
+    service = CaptureService(store, settings, register_workspace=ingester.add)
+    await service.start()
+    try:
+        ws = tmp_path / "calc"
+        ws.mkdir()
+        code = "def add(a, b):\n    return a - b\n"
+        (ws / "calc.py").write_text(code)
+        script = install_hook(tmp_path, settings.spool_dir.parent)
+        talk = transcript(tmp_path / "t.jsonl", "write add()")
+        payload = post_tool_use(
+            ws, "Write", {"file_path": str(ws / "calc.py"), "content": code}, talk
+        )
+        assert run_hook(script, payload).returncode == 0
+        await service.idle()
+        [gen] = await store.generations_since(0)
+        # Capture registered the project with outcome ingestion: a JUnit report appears.
+        assert str(ws) in [w["path"] for w in ingester.listing()["workspaces"]]
+        (ws / "junit.xml").write_text(
+            '<testsuites><testsuite name="pytest" tests="1" failures="1">'
+            '<testcase classname="test_calc" name="test_add" file="test_calc.py">'
+            '<failure message="assert 0 == 4">assert add(2, 2) == 4</failure>'
+            "</testcase></testsuite></testsuites>"
+        )
+
+        async def linked() -> list[object] | None:
+            rows = await store.list_examples(limit=10, kind="test_result")
+            return rows or None
+
+        [example] = await wait_for(linked, what="the linked test failure")
+        assert example.generation_id == gen.id  # type: ignore[attr-defined]
+        assert example.output == code  # type: ignore[attr-defined]
+        assert example.context == "write add()"  # type: ignore[attr-defined]
+        assert example.source == "outcome"  # type: ignore[attr-defined]
+    finally:
+        await service.stop()
+        await ingester.stop()
