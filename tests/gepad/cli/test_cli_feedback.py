@@ -88,8 +88,10 @@ def test_examples_table_filter_and_limit(daemon: RunningDaemon) -> None:
     table = gepad(daemon.home, "examples")
     assert table.returncode == 0
     lines = table.stdout.splitlines()
-    assert lines[0].split() == ["ID", "KIND", "COMPONENT", "CREATED", "SPLIT", "SUMMARY"]
+    header = ["ID", "KIND", "COMPONENT", "SOURCE", "CREATED", "SPLIT", "SUMMARY"]
+    assert lines[0].split() == header
     assert "table row comment" in table.stdout
+    assert lines[1].split()[3] == "cli"  # the command line says who it is
 
     only = _examples(daemon.home, "--kind", "comment")
     assert only and all(e["kind"] == "comment" for e in only)

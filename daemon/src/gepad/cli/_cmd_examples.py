@@ -27,13 +27,14 @@ def run(args: argparse.Namespace) -> int:
             e["id"],
             e["kind"],
             e["component"],
+            e.get("source") or "-",
             fmt_time(e.get("created_at")),
             e.get("split", "-") + (" (retired)" if e.get("retired") else ""),
             summary(e),
         ]
         for e in examples
     ]
-    out(table(["ID", "KIND", "COMPONENT", "CREATED", "SPLIT", "SUMMARY"], rows))
+    out(table(["ID", "KIND", "COMPONENT", "SOURCE", "CREATED", "SPLIT", "SUMMARY"], rows))
     return EXIT_OK
 
 
