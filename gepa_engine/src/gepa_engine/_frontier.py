@@ -22,7 +22,6 @@ class Frontier:
         self._best: dict[str, float] = {}
         self._front: dict[str, set[str]] = {}
         self._wins: dict[str, set[str]] = {}
-        self._survivors: tuple[str, ...] | None = None
 
     def add_score(self, candidate: str, example: str, score: float) -> bool:
         """Record a score; return True when the example's front changed."""
@@ -37,20 +36,17 @@ class Frontier:
         else:
             return False
         self._wins.setdefault(candidate, set()).add(example)
-        self._survivors = None
         return True
 
     def remove_example(self, example: str) -> None:
         for member in self._front.pop(example, ()):
             self._wins[member].discard(example)
         self._best.pop(example, None)
-        self._survivors = None
 
     def remove_candidate(self, candidate: str) -> None:
         """Forget a candidate; the examples it alone won must be rebuilt by the caller."""
         for example in self._wins.pop(candidate, set()):
             self._front[example].discard(candidate)
-        self._survivors = None
 
     def front(self, example: str) -> frozenset[str]:
         return frozenset(self._front.get(example, ()))
@@ -65,10 +61,10 @@ class Frontier:
         """Non-dominated frontier members, in a deterministic order.
 
         `mean_score` orders the elimination: weaker candidates are examined first, so of two
-        candidates that win exactly the same examples the stronger one survives.
+        candidates that win exactly the same examples the stronger one survives. Not cached
+        here: the answer depends on the means too, which change without the fronts changing
+        (the scoreboard caches it and knows when it is stale).
         """
-        if self._survivors is not None:
-            return self._survivors
         members = [c for c, won in self._wins.items() if won]
         members.sort(key=lambda c: (mean_score.get(c, 0.0), len(self._wins[c]), c))
         # Elimination in this order removes a candidate when each example it wins still has
@@ -88,5 +84,4 @@ class Frontier:
                 held_by_survivor |= self._wins[c]
             else:
                 eliminated.add(c)
-        self._survivors = tuple(sorted(c for c in members if c not in eliminated))
-        return self._survivors
+        return tuple(sorted(c for c in members if c not in eliminated))
