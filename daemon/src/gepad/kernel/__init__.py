@@ -1,13 +1,15 @@
 """Kernel-coding mode: real toolchains (nvcc, Peano) as the metric for the `kernel` component.
 
 Compiling and running always happen in sandboxed subprocesses (`run_sandboxed`), never in the
-daemon. Compile-only feedback needs nvcc and no GPU; correctness and timing need a GPU and torch
+daemon; nvcc runs in a bubblewrap jail where one works (`Containment` says which).
+Compile-only feedback needs nvcc and no GPU; correctness and timing need a GPU and torch
 (the ``kernel`` extra) and run in a separate harness process. See docs/kernel.md.
 """
 
 from gepad.kernel._diagnostics import Diagnostic, parse_diagnostics
 from gepad.kernel._evaluate import KernelEvaluation, evaluate_cuda, kernel_score, speed_term
 from gepad.kernel._example import KernelExampleScore, is_kernel_example, score_kernel_example
+from gepad.kernel._findings import Finding, StaticReport
 from gepad.kernel._gpu import (
     GpuConfig,
     GpuInfo,
@@ -16,6 +18,7 @@ from gepad.kernel._gpu import (
     detect_gpu,
     format_run_feedback,
 )
+from gepad.kernel._jail import Containment, Jail
 from gepad.kernel._npu import (
     NpuConfig,
     PeanoToolchain,
@@ -23,14 +26,10 @@ from gepad.kernel._npu import (
     parse_frame_warnings,
     parse_stack_usage,
 )
-from gepad.kernel._nvcc import (
-    EntryPointCheck,
-    NvccConfig,
-    NvccToolchain,
-    format_feedback,
-    parse_ptxas,
-)
+from gepad.kernel._nvcc import EntryPointCheck, NvccConfig, NvccToolchain
+from gepad.kernel._nvcc_feedback import format_feedback, parse_ptxas
 from gepad.kernel._occupancy import ARCHITECTURES, ArchLimits, Occupancy, arch_limits, occupancy
+from gepad.kernel._preprocessed import PreprocessedUnit, parse_preprocessed
 from gepad.kernel._problems import (
     DEFAULT_TOLERANCE,
     EntryArg,
@@ -42,6 +41,7 @@ from gepad.kernel._problems import (
     shipped_problems,
 )
 from gepad.kernel._sandbox import (
+    ENV_ALLOWED,
     Limits,
     SandboxResult,
     compile_limits,
@@ -76,11 +76,10 @@ from gepad.kernel._solve import (
     solve,
 )
 from gepad.kernel._static_checks import (
-    Finding,
-    StaticReport,
     Verdict,
+    check_compiled,
     check_cuda_source,
-    check_python_wrapper,
+    check_preprocessed,
     judge_speedup,
 )
 from gepad.kernel._toolchain import (
@@ -91,16 +90,19 @@ from gepad.kernel._toolchain import (
     Toolchain,
     ToolchainInfo,
 )
+from gepad.kernel._wrapper_checks import check_python_wrapper
 
 __all__ = [
     "ARCHITECTURES",
     "BUDGET_PRESETS",
     "DEFAULT_TOLERANCE",
+    "ENV_ALLOWED",
     "HINTS",
     "KERNEL_SEED_PROMPT",
     "STATEMENTS",
     "ArchLimits",
     "CompileResult",
+    "Containment",
     "Diagnostic",
     "EntryArg",
     "EntryPoint",
@@ -111,6 +113,7 @@ __all__ = [
     "GpuRunResult",
     "GpuRunner",
     "Hint",
+    "Jail",
     "KernelEvaluation",
     "KernelExampleScore",
     "KernelProblem",
@@ -122,6 +125,7 @@ __all__ = [
     "NvccToolchain",
     "Occupancy",
     "PeanoToolchain",
+    "PreprocessedUnit",
     "ProblemResult",
     "SandboxResult",
     "SolveReport",
@@ -134,7 +138,9 @@ __all__ = [
     "Verdict",
     "WriterChoices",
     "arch_limits",
+    "check_compiled",
     "check_cuda_source",
+    "check_preprocessed",
     "check_python_wrapper",
     "choices_for",
     "compile_limits",
@@ -157,6 +163,7 @@ __all__ = [
     "parse_budget",
     "parse_diagnostics",
     "parse_frame_warnings",
+    "parse_preprocessed",
     "parse_problem",
     "parse_ptxas",
     "parse_stack_usage",

@@ -4,7 +4,8 @@ Score (in [0, 1]; each stage counts only if the one before passed):
 
     score = 0.25 * static + 0.25 * compiled + 0.30 * correct + 0.20 * speed
 
-* static:   the anti-cheat checks pass (`check_cuda_source` with the problem's forbid list)
+* static:   the anti-cheat checks pass (`check_cuda_source` with the problem's forbid list on
+            the raw text, then `check_compiled` on the preprocessed source of each build)
 * compiled: nvcc succeeds and the object exports the launcher under its C name (nm)
 * correct:  every GPU trial matches the reference at the problem's tolerance
 * speed:    clip((log2(speedup) + 1) / 3, 0, 1): 0 at 0.5x, 1/3 at parity, 2/3 at 2x, 1 at 4x;
@@ -22,10 +23,12 @@ import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from gepad.kernel._findings import StaticReport
 from gepad.kernel._gpu import GpuRunner, GpuRunResult, format_run_feedback
-from gepad.kernel._nvcc import EntryPointCheck, NvccToolchain, format_feedback
+from gepad.kernel._nvcc import EntryPointCheck, NvccToolchain
+from gepad.kernel._nvcc_feedback import format_feedback
 from gepad.kernel._problems import KernelProblem
-from gepad.kernel._static_checks import StaticReport, check_cuda_source, judge_speedup
+from gepad.kernel._static_checks import check_compiled, check_cuda_source, judge_speedup
 from gepad.kernel._toolchain import CompileResult
 
 __all__ = ["KernelEvaluation", "evaluate_cuda", "kernel_score", "speed_term"]
@@ -120,6 +123,17 @@ async def evaluate_cuda(
         return KernelEvaluation(problem.name, static, None, None, None, 0.0, "\n".join(parts))
     with tempfile.TemporaryDirectory(prefix="gepad-eval-") as tmp:
         compiled = await nvcc.compile(source, workdir=Path(tmp))
+        preprocessed = check_compiled(compiled, forbid=problem.forbid)
+        if not preprocessed.ok:
+            return KernelEvaluation(
+                problem.name,
+                preprocessed,
+                replace(compiled, artifact=None),
+                None,
+                None,
+                0.0,
+                preprocessed.format(),
+            )
         entry: EntryPointCheck | None = None
         parts.append(
             format_feedback(
@@ -136,6 +150,16 @@ async def evaluate_cuda(
     exported = compiled.ok and entry is not None and entry.ok is not False
     if exported and gpu is not None:
         run = await gpu.run(source, problem)
+        if run.static is not None and not run.static.ok:  # the GPU build's own preprocessing
+            return KernelEvaluation(
+                problem.name,
+                run.static,
+                replace(compiled, artifact=None),
+                entry,
+                run,
+                0.0,
+                run.static.format(),
+            )
         parts.append(format_run_feedback(run))
     elif exported:
         parts.append(f"correctness and speed: not checked ({no_gpu_reason})")

@@ -15,7 +15,8 @@ Without a problem the kernel is free-form and scored compile-only:
 
     score = 0.5 * static + 0.5 * compiled * (1 - 0.2 * spills)
 
-static: `check_cuda_source` passes (no torch/ATen, no embedded Python, no dlopen, no try/catch);
+static: `check_cuda_source` passes on the raw text and `check_compiled` on the preprocessed
+source (no torch/ATen, no embedded Python, no dlopen, no try/catch, no include from outside);
 compiled: nvcc succeeds; spills: some kernel spills registers to local memory. The feedback is
 nvcc's parsed errors, or per-kernel registers, spills and occupancy.
 """
@@ -30,9 +31,10 @@ from typing import Any
 
 from gepad.errors import KernelProblemError
 from gepad.kernel._evaluate import evaluate_cuda
-from gepad.kernel._nvcc import NvccToolchain, format_feedback
+from gepad.kernel._nvcc import NvccToolchain
+from gepad.kernel._nvcc_feedback import format_feedback
 from gepad.kernel._problems import KernelProblem, load_problem, shipped_problems
-from gepad.kernel._static_checks import check_cuda_source
+from gepad.kernel._static_checks import check_compiled, check_cuda_source
 from gepad.kernel._toolchain import Missing
 
 __all__ = ["KERNEL_COMPONENT", "KernelExampleScore", "is_kernel_example", "score_kernel_example"]
@@ -117,6 +119,9 @@ async def score_kernel_example(
     if not static.ok:
         return KernelExampleScore(0.0, earlier + static.format(), None)
     compiled = await nvcc.compile(source)
+    preprocessed = check_compiled(compiled)
+    if not preprocessed.ok:
+        return KernelExampleScore(0.0, earlier + preprocessed.format(), None)
     feedback = format_feedback(compiled, max_errors=nvcc.config.max_errors)
     score = 0.5
     if compiled.ok:

@@ -21,10 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gepad.kernel._nvcc import NvccConfig, NvccToolchain, format_feedback
+from gepad.kernel._findings import StaticReport
+from gepad.kernel._nvcc import NvccConfig, NvccToolchain
+from gepad.kernel._nvcc_feedback import format_feedback
 from gepad.kernel._problems import KernelProblem
 from gepad.kernel._sandbox import Limits, gpu_run_limits, run_sandboxed
-from gepad.kernel._static_checks import Verdict, judge_speedup
+from gepad.kernel._static_checks import Verdict, check_compiled, judge_speedup
 from gepad.kernel._toolchain import CompileResult, Missing
 
 __all__ = ["GpuConfig", "GpuInfo", "GpuRunResult", "GpuRunner", "detect_gpu", "format_run_feedback"]
@@ -73,7 +75,9 @@ class GpuInfo:
 
 @dataclass(frozen=True, slots=True)
 class GpuRunResult:
-    """A GPU run. `stage` says how far it got: build, setup, load, run, compare, timing, done."""
+    """A GPU run. `stage` says how far it got: static, build, setup, load, run, compare, timing,
+    done. `static` is the check of the GPU build's own preprocessed source (stage "static" when
+    it rejected the kernel, which is then never loaded)."""
 
     ok: bool
     stage: str
@@ -87,6 +91,7 @@ class GpuRunResult:
     device: str = ""
     timed_out: bool = False
     build: CompileResult | None = None
+    static: StaticReport | None = None
 
     @property
     def correct(self) -> bool:
@@ -187,6 +192,9 @@ class GpuRunner:
             )
             if not build.ok or build.artifact is None:
                 return GpuRunResult(False, "build", format_feedback(build), build=build)
+            static = check_compiled(build, forbid=problem.forbid)
+            if not static.ok:
+                return GpuRunResult(False, "static", static.format(), build=build, static=static)
             spec = {
                 "library": str(build.artifact),
                 "entry": problem.entry.name,
@@ -241,6 +249,7 @@ class GpuRunner:
                 device=result.device or self._info.name,
                 timed_out=result.timed_out,
                 build=build,
+                static=static,
             )
 
 

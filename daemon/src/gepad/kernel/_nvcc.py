@@ -1,15 +1,25 @@
-"""CUDA through nvcc: compile (no GPU needed), parse errors and ptxas resources, build feedback.
+"""CUDA through nvcc: compile (no GPU needed), contained, with its preprocessed source kept.
 
 The compile line is ``nvcc -arch=sm_XX -Xptxas -v -Xptxas -warn-spills -Xptxas -warn-lmem-usage``
 (ptxas spells the long forms ``--warn-on-spills`` and ``--warn-on-local-memory-usage``; the short
-ones are accepted by ptxas 13 and older releases alike). ``-Xptxas -v`` makes ptxas print, per
-kernel, its registers, spill stores/loads, stack frame, shared and constant memory, which
-`parse_ptxas` turns into `KernelResources`.
+ones are accepted by ptxas 13 and older releases alike); `gepad.kernel._nvcc_feedback` parses
+what it prints.
+
+Every compile is contained (docs/kernel.md, "Safety model"):
+
+1. the include rule of the static checks runs first; a kernel that breaks it is not compiled;
+2. nvcc runs in the sandbox, inside the bwrap jail where one works (`gepad.kernel._toolkit`);
+3. ``--keep`` leaves the preprocessed host and device sources, which the result carries
+   (`CompileResult.preprocessed`) for the static checks;
+4. under the guard (no jail), a compile that read a file outside the job directory, the
+   toolkit and the system directories, or whose diagnostics name one, has its output withheld:
+   those lines could hold the file's contents.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import shutil
 import tempfile
@@ -18,18 +28,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-from gepad.kernel._diagnostics import parse_diagnostics
-from gepad.kernel._occupancy import arch_limits, occupancy
+from gepad.kernel._diagnostics import Diagnostic, parse_diagnostics
+from gepad.kernel._jail import Containment
+from gepad.kernel._nvcc_feedback import ENTRY, PROPERTIES, parse_ptxas
+from gepad.kernel._preprocessed import PreprocessedUnit, outside, read_kept, under
 from gepad.kernel._sandbox import Limits, compile_limits, run_sandboxed
+from gepad.kernel._source_scan import include_findings, normalize, split_code
 from gepad.kernel._toolchain import CompileResult, KernelResources, Missing, ToolchainInfo
+from gepad.kernel._toolkit import JailMode, NvccSetup, nvcc_setup
 
-__all__ = [
-    "EntryPointCheck",
-    "NvccConfig",
-    "NvccToolchain",
-    "format_feedback",
-    "parse_ptxas",
-]
+__all__ = ["EntryPointCheck", "NvccConfig", "NvccToolchain"]
 
 _log = logging.getLogger(__name__)
 
@@ -55,8 +63,12 @@ class NvccConfig:
     extra_flags: tuple[str, ...] = ()
     limits: Limits = field(default_factory=compile_limits)
     output_limit: int = 64_000
+    # "auto": the bwrap jail where it works, else the guard; "bwrap": jail or refuse; "off".
+    jail: JailMode = "auto"
 
     def __post_init__(self) -> None:
+        if self.jail not in ("auto", "bwrap", "off"):
+            raise ValueError(f"NvccConfig.jail must be auto, bwrap or off, got {self.jail!r}")
         if not re.fullmatch(r"sm_\d+[a-z]?", self.arch):
             raise ValueError(f"NvccConfig.arch must look like sm_80, got {self.arch!r}")
         if self.timeout_s <= 0:
@@ -78,64 +90,12 @@ class EntryPointCheck:
     message: str
 
 
-_ENTRY = re.compile(r"Compiling entry function '(?P<name>[^']+)' for '(?P<arch>[^']+)'")
-_PROPS = re.compile(r"Function properties for (?P<name>\S+)")
-_FRAME = re.compile(
-    r"(?P<stack>\d+) bytes stack frame, (?P<st>\d+) bytes spill stores, "
-    r"(?P<ld>\d+) bytes spill loads"
-)
-_USED = re.compile(r"Used (?P<regs>\d+) registers")
-_BARRIERS = re.compile(r"used (?P<n>\d+) barriers")
-_SMEM = re.compile(r"(?P<n>\d+) bytes smem")
-_CMEM = re.compile(r"(?P<n>\d+) bytes cmem\[\d+\]")
-
-
-def parse_ptxas(text: str, demangled: dict[str, str] | None = None) -> tuple[KernelResources, ...]:
-    """Per-function resources from ``ptxas -v`` output (functions with a "Used" line)."""
-    names = demangled or {}
-    frames: dict[str, tuple[int, int, int]] = {}
-    entries: set[str] = set()
-    used: dict[str, str] = {}
-    current: str | None = None
-    for raw in text.splitlines():
-        line = raw.strip()
-        if m := _ENTRY.search(line):
-            current = m["name"]
-            entries.add(current)
-        elif m := _PROPS.search(line):
-            current = m["name"]
-        elif (m := _FRAME.search(line)) and current is not None:
-            frames[current] = (int(m["stack"]), int(m["st"]), int(m["ld"]))
-        elif _USED.search(line) and current is not None:
-            used[current] = line
-    out: list[KernelResources] = []
-    for name, line in used.items():
-        stack, stores, loads = frames.get(name, (0, 0, 0))
-        regs = _USED.search(line)
-        barriers = _BARRIERS.search(line)
-        smem = _SMEM.search(line)
-        out.append(
-            KernelResources(
-                name=name,
-                demangled=names.get(name, name),
-                is_entry=name in entries,
-                registers=int(regs["regs"]) if regs else 0,
-                spill_stores_bytes=stores,
-                spill_loads_bytes=loads,
-                stack_frame_bytes=stack,
-                shared_bytes=int(smem["n"]) if smem else 0,
-                constant_bytes=sum(int(c["n"]) for c in _CMEM.finditer(line)),
-                barriers=int(barriers["n"]) if barriers else 0,
-            )
-        )
-    return tuple(out)
-
-
 class NvccToolchain:
     """Compile CUDA with nvcc in the sandbox. No GPU is needed for anything here."""
 
     def __init__(self, config: NvccConfig | None = None) -> None:
         self._config = config or NvccConfig()
+        self._setup: NvccSetup | None = None
 
     @property
     def name(self) -> str:
@@ -150,6 +110,19 @@ class NvccToolchain:
             path = Path(self._config.nvcc)
             return str(path) if path.is_file() else shutil.which(self._config.nvcc)
         return shutil.which("nvcc")
+
+    async def _prepared(self, binary: str) -> NvccSetup:
+        if self._setup is None:
+            self._setup = await nvcc_setup(binary, self._config.extra_flags, self._config.jail)
+            _log.info("nvcc: %s", self._setup.containment.describe())
+        return self._setup
+
+    async def containment(self) -> Containment | Missing:
+        """Whether compiles run in the bwrap jail or under the guard only, and why."""
+        binary = self._binary()
+        if binary is None:
+            return Missing("nvcc", "no nvcc found", _HOW_TO_INSTALL)
+        return (await self._prepared(binary)).containment
 
     async def detect(self) -> ToolchainInfo | Missing:
         binary = self._binary()
@@ -240,18 +213,46 @@ class NvccToolchain:
         artifact = workdir / (Path(filename).stem + _SUFFIX[output])
         artifact.unlink(missing_ok=True)  # a stale one must not pass for this compile's output
         argv = self.command(binary, src.name, artifact.name, output=output, arch=target)
+        refused = include_findings(split_code(normalize(source))[0])
+        setup = await self._prepared(binary)
+        if refused:
+            diagnostics = tuple(
+                Diagnostic("error", f.message, file=filename, line=f.line, style="gnu")
+                for f in refused
+            )
+            log = "\n".join(d.headline() for d in diagnostics)
+            return _refused(target, argv, "gepad refused to compile:\n" + log, diagnostics)
+        if setup.refusal is not None:
+            return _refused(target, argv, setup.refusal)
+        keep = workdir / _KEEP_DIR
+        shutil.rmtree(keep, ignore_errors=True)
+        keep.mkdir()
+        argv += ["--keep", "--keep-dir", _KEEP_DIR]
         res = await run_sandboxed(
             argv,
             cwd=workdir,
             timeout_s=self._config.timeout_s,
             limits=self._config.limits,
             output_limit=self._config.output_limit,
+            jail=setup.jail,
         )
+        try:
+            units = read_kept(keep, src)
+        finally:
+            shutil.rmtree(keep, ignore_errors=True)
         log = res.output
+        if setup.jail is None and (read := _read_outside(workdir, setup, units, log)):
+            artifact.unlink(missing_ok=True)
+            return _refused(
+                target,
+                argv,
+                f"gepad: this compile read {read}, outside the job directory, the CUDA toolkit "
+                "and the system directories; its output is withheld",
+            )
         if res.timed_out:
             log += f"\n[gepad: nvcc killed after {self._config.timeout_s:g} s]"
         demangled = await _demangle(
-            [m["name"] for m in _ENTRY.finditer(log)] + [m["name"] for m in _PROPS.finditer(log)]
+            [m["name"] for m in ENTRY.finditer(log)] + [m["name"] for m in PROPERTIES.finditer(log)]
         )
         ok = res.ok and artifact.is_file()
         return CompileResult(
@@ -266,6 +267,7 @@ class NvccToolchain:
             target=target,
             artifact=artifact if ok else None,
             kernels=parse_ptxas(log, demangled),
+            preprocessed=units,
         )
 
     async def check_entry_point(
@@ -306,6 +308,42 @@ class NvccToolchain:
         )
 
 
+_KEEP_DIR = ".gepad-nvcc-keep"
+
+
+def _refused(
+    target: str, argv: Sequence[str], log: str, diagnostics: tuple[Diagnostic, ...] = ()
+) -> CompileResult:
+    """A compile that did not run (or whose output is withheld): not ok, `log` says why."""
+    return CompileResult(
+        toolchain="nvcc",
+        ok=False,
+        returncode=126,
+        timed_out=False,
+        duration_s=0.0,
+        command=tuple(argv),
+        diagnostics=diagnostics or (Diagnostic("error", log, tool="gepad", style="tool"),),
+        log=log,
+        target=target,
+    )
+
+
+def _read_outside(
+    workdir: Path, setup: NvccSetup, units: Sequence[PreprocessedUnit], log: str
+) -> str:
+    """The first file outside what a compile may read that it read or reports on, or ''."""
+    roots = (*setup.readable, os.path.realpath(workdir))
+    read = outside(units, roots)
+    if read:
+        return read[0]
+    for diagnostic in parse_diagnostics(log):
+        if diagnostic.file is not None:
+            path = os.path.realpath(os.path.join(workdir, diagnostic.file))
+            if not under(path, roots):
+                return path
+    return ""
+
+
 async def _demangle(names: Sequence[str]) -> dict[str, str]:
     """Readable names for C++-mangled symbols, via c++filt when it is installed."""
     mangled = sorted({n for n in names if n.startswith("_Z")})
@@ -322,54 +360,3 @@ async def _demangle(names: Sequence[str]) -> dict[str, str]:
     if not res.ok or len(lines) != len(mangled):
         return {}
     return dict(zip(mangled, lines, strict=True))
-
-
-def _kernel_line(k: KernelResources, block_size: int, arch: str) -> str:
-    parts = [
-        f"{k.registers} registers",
-        f"{k.shared_bytes} B smem",
-        f"{k.stack_frame_bytes} B stack",
-    ]
-    if k.spills:
-        parts.append(
-            f"SPILLS {k.spill_stores_bytes} B stores / {k.spill_loads_bytes} B loads "
-            "to local memory"
-        )
-    line = f"{k.demangled}: " + ", ".join(parts)
-    try:
-        arch_limits(arch)
-    except ValueError:
-        return line + f"; occupancy not computed (no table for {arch})"
-    occ = occupancy(
-        registers=k.registers, shared_bytes=k.shared_bytes, block_size=block_size, arch=arch
-    )
-    return line + f"; {occ.describe()}"
-
-
-def format_feedback(result: CompileResult, *, block_size: int = 256, max_errors: int = 5) -> str:
-    """Short compile feedback for a model: the first errors, or per-kernel resources and spills."""
-    if result.timed_out:
-        head = f"nvcc ({result.target}): compile killed at its time limit"
-        return head + ("\n" + result.errors[0].format() if result.errors else "")
-    if not result.ok:
-        errors = result.errors
-        shown = errors[:max_errors]
-        lines = [f"nvcc ({result.target}): compile failed with {len(errors)} error(s)"]
-        lines += [d.format() for d in shown]
-        if len(errors) > len(shown):
-            lines.append(f"... {len(errors) - len(shown)} more error(s) not shown")
-        if not errors:
-            tail = "\n".join(result.log.strip().splitlines()[-5:])
-            lines.append(tail or f"(exit status {result.returncode}, no output)")
-        return "\n".join(lines)
-    lines = [f"nvcc ({result.target}): compiled in {result.duration_s:.1f} s"]
-    entries = [k for k in result.kernels if k.is_entry] or list(result.kernels)
-    lines += [_kernel_line(k, block_size, result.target) for k in entries]
-    if any(k.spills for k in entries):
-        lines.append(
-            "hint: spills go to slow local memory; keep fewer values live (smaller per-thread "
-            "arrays, less unrolling) or allow more registers"
-        )
-    shown_warnings = [w for w in result.warnings if w.tool != "ptxas"][:max_errors]
-    lines += [w.format(with_context=False) for w in shown_warnings]
-    return "\n".join(lines)

@@ -29,7 +29,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from gepad.kernel._jail import Jail
+
 __all__ = [
+    "ENV_ALLOWED",
     "Limits",
     "SandboxResult",
     "compile_limits",
@@ -200,19 +203,33 @@ def _close_transport(proc: asyncio.subprocess.Process) -> None:
         transport.close()
 
 
-# What a compiler or the GPU harness needs from the daemon's environment. Everything else
-# (API keys, tokens) stays out of reach of generated code.
-_ENV_KEYS = frozenset({"PATH", "HOME", "USER", "LOGNAME", "LANG", "LD_LIBRARY_PATH", "TERM"})
-_ENV_PREFIXES = ("LC_", "CUDA", "NVIDIA_", "NVCC_", "PEANO_", "XILINX_", "XRT_", "MLIR_AIE")
+# The only variables a compiler or the GPU harness gets from the daemon's environment, by exact
+# name (docs/kernel.md, "Environment"). Everything else (API keys, tokens, NVIDIA_API_KEY,
+# AWS_*, a CUDA_SECRET_TOKEN) stays out of reach of generated code. HOME and TMPDIR are set to
+# the job's directory. LC_ALL is not passed: it would override LC_MESSAGES=C, which keeps
+# compiler messages in the English the parsers read. NVCC_PREPEND_FLAGS/NVCC_APPEND_FLAGS are
+# not passed either: flags come from the configuration (`NvccConfig.extra_flags`).
+ENV_ALLOWED = (
+    "PATH",
+    "LANG",
+    "LC_CTYPE",
+    "LD_LIBRARY_PATH",
+    "CUDA_HOME",
+    "CUDA_PATH",
+    "CUDA_VISIBLE_DEVICES",
+    "CUDA_DEVICE_ORDER",
+    "NVCC_CCBIN",
+    "PEANO_INSTALL_DIR",
+    "MLIR_AIE_INSTALL_DIR",
+    "XILINX_XRT",
+)
 
 
 def default_env() -> dict[str, str]:
-    """The environment a sandboxed job gets when none is given: the daemon's, minus secrets."""
-    return {
-        key: value
-        for key, value in os.environ.items()
-        if key in _ENV_KEYS or key.startswith(_ENV_PREFIXES)
-    }
+    """The environment a sandboxed job gets when none is given: `ENV_ALLOWED` names only."""
+    env = {key: os.environ[key] for key in ENV_ALLOWED if key in os.environ}
+    env["LC_MESSAGES"] = "C"
+    return env
 
 
 def _wrapped(argv: Sequence[str], limits: Limits | None) -> list[str]:
@@ -245,12 +262,14 @@ async def run_sandboxed(
     env: Mapping[str, str] | None = None,
     stdin: bytes | None = None,
     output_limit: int = 64_000,
+    jail: Jail | None = None,
 ) -> SandboxResult:
     """Run `argv` in its own session under `cwd` (a fresh temporary directory when None).
 
     The whole process group is killed at `timeout_s`, on cancellation, and after the main
-    process exits. TMPDIR points into the job's directory so tool scratch files die with it.
-    `env` None means `default_env()`: the daemon's environment without its secrets.
+    process exits. HOME and TMPDIR point to the job's directory so tool scratch files die with
+    it. `env` None means `default_env()`: only the allow-listed names of the daemon's
+    environment. With a `jail`, the command runs inside it (`gepad.kernel._jail`).
     Each of stdout and stderr keeps at most `output_limit` bytes (head and tail).
     """
     if not argv:
@@ -261,8 +280,11 @@ async def run_sandboxed(
         raise ValueError(f"output_limit must be at least 64 bytes, got {output_limit}")
     if cwd is None:
         with tempfile.TemporaryDirectory(prefix="gepad-job-") as tmp:
-            return await _run(argv, Path(tmp), timeout_s, limits, env, stdin, output_limit)
-    return await _run(argv, cwd, timeout_s, limits, env, stdin, output_limit)
+            work = Path(tmp)
+            command = jail.argv(work, argv) if jail is not None else list(argv)
+            return await _run(command, work, timeout_s, limits, env, stdin, output_limit)
+    command = jail.argv(cwd, argv) if jail is not None else list(argv)
+    return await _run(command, cwd, timeout_s, limits, env, stdin, output_limit)
 
 
 async def _run(
@@ -276,6 +298,7 @@ async def _run(
 ) -> SandboxResult:
     child_env = dict(default_env() if env is None else env)
     child_env["TMPDIR"] = str(cwd)
+    child_env["HOME"] = str(cwd)
     started = time.monotonic()
     try:
         proc = await asyncio.create_subprocess_exec(

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from gepad.kernel._diagnostics import Diagnostic
+from gepad.kernel._preprocessed import PreprocessedUnit
 
 __all__ = [
     "CompileResult",
@@ -87,6 +88,8 @@ class CompileResult:
     artifact: Path | None = None
     kernels: tuple[KernelResources, ...] = ()
     stack: tuple[StackUsage, ...] = ()
+    # The preprocessed passes nvcc kept (host and device), for the static checks.
+    preprocessed: tuple[PreprocessedUnit, ...] = ()
 
     @property
     def errors(self) -> tuple[Diagnostic, ...]:
