@@ -208,3 +208,28 @@ def test_deliver_status_warns_when_a_prompt_would_be_cut(daemon: Daemon, tmp_pat
     assert "over the limit:" in human.stdout and "Windsurf reads at most 12000" in human.stdout
     assert "warning:" in human.stdout and "Copilot code review reads at most 4000" in human.stdout
     assert windsurf.read_bytes() == before  # not cut: it keeps the last prompt that fitted
+
+
+def test_rejecting_the_proposal_redelivers_the_file(daemon: Daemon, tmp_path: Path) -> None:
+    ws = tmp_path / "project"
+    ws.mkdir()
+    assert (
+        gepad(daemon, "deliver", "enable", "--workspace", str(ws), "--target", "cursor").returncode
+        == 0
+    )
+    rule = ws / ".cursor/rules/gepad.mdc"
+    rule.write_text(rule.read_text().replace("careful coding assistant", "sloppy assistant"))
+
+    async def swap() -> None:
+        async with rpc(daemon) as c:
+            await c.call("prompt.set", {"component": "general", "text": "Kept by gepad.\n"})
+
+    asyncio.run(swap())
+    wait_for(lambda: gepad_status(daemon)["pending"] is not None)
+    version = gepad_status(daemon)["pending"]["version"]
+    assert "sloppy" in rule.read_text()
+    rejected = gepad(daemon, "prompt", "reject", str(version))
+    assert rejected.returncode == 0, rejected.stderr
+    wait_for(lambda: "Kept by gepad." in rule.read_text())
+    assert "sloppy" not in rule.read_text()
+    wait_for(lambda: _rows(daemon, ws)["cursor"]["state"] == "ok")
