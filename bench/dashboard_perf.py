@@ -209,7 +209,6 @@ def in_browser(info: dict[str, Any], n_candidates: int, n_examples: int) -> dict
     chromium, driver_bin = shutil.which("chromium"), shutil.which("chromedriver")
     try:
         from selenium import webdriver
-        from selenium.webdriver.common.by import By
         from selenium.webdriver.support.ui import WebDriverWait
     except ImportError:
         return None
