@@ -156,3 +156,111 @@ def test_judge_speedup(speedup: float, kind: str, flagged: bool) -> None:
     assert verdict.kind == kind and verdict.flagged is flagged
     if kind == "review":
         assert "flagged for review" in verdict.message
+
+
+# ---- issue 12, item 11: includes outside the toolkit and the system headers -----------------
+
+INCLUDE_ATTACKS = {
+    "absolute quoted": '#include "/etc/passwd"\n',
+    "absolute angled": "#include </etc/passwd>\n",
+    "home": '#include "~/.aws/credentials"\n',
+    "dot-dot": '#include "../../etc/passwd"\n',
+    "dot-dot inside": '#include "cuda/../../../../etc/passwd"\n',
+    "hidden name": '#include ".aws/credentials"\n',
+    "include_next": "#include_next </etc/passwd>\n",
+    "import": '#import "/etc/passwd"\n',
+    "digraph": '%:include "/etc/passwd"\n',
+    "trigraph": '??=include "/etc/passwd"\n',
+    "splice": '#inc\\\nlude "/etc/passwd"\n',
+    "splice with blanks": '#inc\\  \nlude "/etc/passwd"\n',
+    "comment in directive": '#/**/include "/etc/passwd"\n',
+    "has_include probe": '#if __has_include("/root/.ssh/id_rsa")\n#error yes\n#endif\n',
+    "has_include macro": '#define P "/etc/shadow"\n#if __has_include(P)\n#endif\n',
+    "embed": '#embed "/etc/passwd"\n',
+    "has_embed": '#if __has_embed("/etc/passwd")\n#endif\n',
+    "pragma dependency": '#pragma GCC dependency "/etc/passwd"\n',
+    "_Pragma dependency": '_Pragma("GCC dependency \\"/etc/passwd\\"")\n',
+    "_Pragma macro": "#define D x\n_Pragma(D)\n",
+    "incbin": 'asm(".incbin \\"/etc/passwd\\"");\n',
+    "line directive": '#line 1 "/usr/local/cuda/include/cuda.h"\nvoid f() { at::relu(x); }\n',
+    "line marker": '# 1 "/usr/local/cuda/include/cuda.h"\n',
+}
+
+
+@pytest.mark.parametrize("name", sorted(INCLUDE_ATTACKS))
+def test_includes_and_file_probes_outside_the_toolkit_are_rejected(name: str) -> None:
+    report = check_cuda_source(INCLUDE_ATTACKS[name], forbid=())
+    assert not report.ok, name
+    assert _rules(report) & {"include", "line-directive"}, report.format()
+
+
+def test_the_include_finding_names_the_path_and_the_rule() -> None:
+    (finding,) = check_cuda_source('\n#include "/etc/passwd"\n', forbid=()).findings
+    assert finding.line == 2 and finding.rule == "include"
+    assert '"/etc/passwd"' in finding.message and "plain relative name" in finding.message
+
+
+def test_toolkit_and_system_headers_by_name_are_fine() -> None:
+    src = (
+        "#include <cuda_runtime.h>\n"
+        '#include "cuda_fp16.h"\n'
+        "#include <cuda/std/cstdint>\n"
+        "#  include <math.h>  // a comment\n"
+        "#if __has_include(<cuda_bf16.h>)\n#include <cuda_bf16.h>\n#endif\n"
+        "#pragma unroll\n"
+        '_Pragma("unroll")\n'
+        "#pragma once\n"
+    )
+    report = check_cuda_source(src)
+    assert report.ok, report.format()
+
+
+# ---- issue 12, item 13: bypasses of the static checks that passed before ----------------------
+
+BYPASSES = {
+    "include via a macro": (
+        "#define HDR <torch/extension.h>\n#include HDR\n",
+        "include",
+    ),
+    "splice in torch::": ("void f() { tor\\\nch::relu(x); }\n", "library:torch"),
+    "spaces around ::": ("void f() { at :: relu(x); }\n", "library:torch"),
+    "namespace alias": ("namespace T = at;\nvoid f() { T::relu(x); }\n", "library:torch"),
+    "using namespace": ("using namespace ::torch;\n", "library:torch"),
+    "dlsym through a pointer": (
+        'void* g(void* h) { auto p = (dlsym); return p(h, "launch"); }\n',
+        "dynamic-loading",
+    ),
+    "PyRun_ token pasting": (
+        '#define RUN(x) PyRun_##x\nvoid f() { RUN(SimpleString)("1"); }\n',
+        "library:python",
+    ),
+    "try via a macro": (
+        "#define TRY try\n#define CATCH catch\nvoid f() { TRY { g(); } CATCH (...) {} }\n",
+        "try-fallback",
+    ),
+    "digit separator hiding code": (
+        "int n = 1'000; void f() { at::relu(x); } char c = 'a';\n",
+        "library:torch",
+    ),
+    "cublas through a pointer": ("auto p = &cublasSgemm_v2;\n", "library:cublas"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BYPASSES))
+def test_static_check_bypasses_are_rejected(name: str) -> None:
+    source, rule = BYPASSES[name]
+    report = check_cuda_source(source)
+    assert rule in _rules(report), report.format()
+
+
+def test_ordinary_cpp_is_not_mistaken_for_a_bypass() -> None:
+    src = (
+        "#include <cuda_runtime.h>\n"
+        "struct V { int at(int i) const { return i; } };\n"
+        "int g(const V& v) { return v.at(1'000'000) + 0x1'ff; }\n"
+        'const char* r = R"x(// not a comment; "quoted" at::nothing)x";\n'
+        "// torch::relu in a comment, dlsym in a comment, try { } in a comment\n"
+        "/* PyRun_SimpleString */ int Pyramid_level = 2; int retry = 0, catches = 1;\n"
+    )
+    report = check_cuda_source(src)
+    assert report.ok, report.format()
