@@ -139,6 +139,8 @@ def test_gepad_kernel_eval_on_a_good_and_a_broken_file(tmp_path: Path) -> None:
     assert "score 0.50" in good.stdout and "compiled: yes" in good.stdout
     assert "relu_kernel(float const*, float*, int):" in good.stdout
     assert "registers" in good.stdout and "occupancy" in good.stdout
+    # which containment the compiles ran under is said (issue 12, item 11)
+    assert "compiles run under: bwrap jail" in good.stderr or "guard, not a jail" in good.stderr
     bad = _gepad("kernel", "eval", "bad.cu", "--problem", "relu", "--json", cwd=tmp_path)
     assert bad.returncode == 1, bad.stderr
     data = json.loads(bad.stdout)

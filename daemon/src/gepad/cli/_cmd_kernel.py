@@ -63,6 +63,9 @@ async def _toolchains(args: argparse.Namespace) -> tuple[NvccToolchain, GpuRunne
     found = await nvcc.detect()
     if isinstance(found, Missing):
         raise CliError(found.message, EXIT_FAILURE)
+    containment = await nvcc.containment()
+    if not isinstance(containment, Missing):
+        err(f"compiles run under: {containment.describe()}")
     if args.no_gpu:
         return nvcc, None
     from gepad.kernel import detect_gpu
