@@ -262,3 +262,39 @@ async def test_macro_built_names_are_rejected_after_preprocessing() -> None:
         "kernel.cpp1.ii",
         "kernel.cpp4.ii",
     }
+
+
+OPTIMIZED_ONLY = r"""#include <cuda_runtime.h>
+#define CAT(a, b) a##b
+__global__ void relu_kernel(const float* x, float* y, int n) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) y[i] = fmaxf(x[i], 0.0f);
+}
+void fallback(const float* x, float* y, int n);
+extern "C" void launch_relu(const float* x, float* y, int n) {
+#ifdef __OPTIMIZE__
+    CAT(tr, y) { relu_kernel<<<(n + 255) / 256, 256>>>(x, y, n); }
+    CAT(cat, ch) (...) { fallback(x, y, n); }
+#else
+    relu_kernel<<<(n + 255) / 256, 256>>>(x, y, n);
+#endif
+}
+void fallback(const float*, float*, int) {}
+"""
+
+
+@needs_nvcc
+async def test_a_fallback_only_in_the_optimized_gpu_build_is_caught_before_loading() -> None:
+    """The -O3 shared library the GPU run loads is checked on its own preprocessed source."""
+    from gepad.kernel import GpuConfig, GpuInfo, GpuRunner
+
+    relu = {p.name: p for p in shipped_problems()}["relu"]
+    fake = GpuInfo(name="none", compute_capability="8.0", arch="sm_80", torch_version="")
+    ev = await evaluate_cuda(
+        OPTIMIZED_ONLY, relu, nvcc=NvccToolchain(), gpu=GpuRunner(fake, GpuConfig(timeout_s=60))
+    )
+    assert ev.compile is not None and ev.compile.ok  # the object build does not show it
+    assert ev.run is not None and ev.run.stage == "static"  # never loaded by the harness
+    assert ev.score == 0.0 and not ev.static_ok
+    lines = {f.line for f in ev.static.findings if f.rule == "try-fallback"}
+    assert lines == {10, 11}, ev.static.format()
