@@ -11,8 +11,13 @@ command (same pid, so the process group is unchanged). A wrapper rather than `pr
 because the daemon runs threads (aiosqlite) and `preexec_fn` is unsafe after fork in a threaded
 process.
 
-Known gap: a child that calls setsid() itself leaves the group and escapes the group kill. The
-tools we run (nvcc, clang++, the GPU harness) do not.
+The child's environment is an allow-list of names (`ENV_ALLOWED`), with HOME and TMPDIR set to
+the job's directory. With a `jail` (nvcc, where bubblewrap works; `gepad.kernel._jail`) the
+command runs inside it; without one this is a guard, not a jail.
+
+Known gap (without the jail): a child that calls setsid() itself leaves the group and escapes
+the group kill. The tools we run (nvcc, clang++, the GPU harness) do not; inside the jail the
+pid namespace takes such a child down with the jail.
 """
 
 from __future__ import annotations
