@@ -25,6 +25,12 @@ class Reply:
     delay_s: float = 0.0
     headers: tuple[tuple[str, str], ...] = ()
     echo_auth: bool = False  # put the Authorization header into the error text, as some APIs do
+    # Streaming (a request with "stream": true): one SSE chunk per word of `text`, this far
+    # apart; after `stall_after` chunks the server goes silent for `stall_s` (then ends).
+    chunk_delay_s: float = 0.0
+    stall_after: int | None = None
+    stall_s: float = 0.0
+    finish_reason: str = "stop"
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,13 +93,46 @@ class _Handler(BaseHTTPRequestHandler):
                 if reply.echo_auth:
                     payload["error"]["message"] += f" Got: {self.headers.get('Authorization')}"
                 self._send(reply.status, payload, reply.headers)
+            elif body.get("stream"):
+                self._stream(body, reply, serial)
             else:
-                self._send(200, _completion(body, reply.text, serial), reply.headers)
+                self._send(
+                    200, _completion(body, reply.text, serial, reply.finish_reason), reply.headers
+                )
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (a timeout test); nothing to answer
         finally:
             with state.lock:
                 state.in_flight -= 1
+
+    def _stream(self, body: dict[str, Any], reply: Reply, serial: int) -> None:
+        full = _completion(body, reply.text, serial, reply.finish_reason)
+        words = full["choices"][0]["message"]["content"].split(" ")
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Connection", "close")
+        self.end_headers()
+
+        def event(payload: dict[str, Any]) -> None:
+            self.wfile.write(b"data: " + json.dumps(payload).encode() + b"\n\n")
+            self.wfile.flush()
+
+        base = {"id": full["id"], "object": "chat.completion.chunk", "model": full["model"]}
+        for i, word in enumerate(words):
+            if reply.stall_after is not None and i == reply.stall_after:
+                time.sleep(reply.stall_s)
+                return
+            piece = word if i == 0 else " " + word
+            event({**base, "choices": [{"index": 0, "delta": {"content": piece}}]})
+            if reply.chunk_delay_s:
+                time.sleep(reply.chunk_delay_s)
+        event(
+            {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": reply.finish_reason}]}
+        )
+        event({**base, "choices": [], "usage": full["usage"]})
+        self.wfile.write(b"data: [DONE]\n\n")
+        self.wfile.flush()
+        self.close_connection = True
 
     def _send(self, status: int, payload: dict[str, Any], headers=()) -> None:
         data = json.dumps(payload).encode()
@@ -117,7 +156,9 @@ def _error_body(status: int) -> dict[str, Any]:
     return {"error": {"message": message, "type": code, "param": None, "code": code}}
 
 
-def _completion(body: dict[str, Any], text: str | None, serial: int) -> dict[str, Any]:
+def _completion(
+    body: dict[str, Any], text: str | None, serial: int, finish_reason: str = "stop"
+) -> dict[str, Any]:
     messages = body.get("messages") or []
     model = str(body.get("model", "?"))
     answer = text if text is not None else f"answer {serial} from {model}"
@@ -132,7 +173,7 @@ def _completion(body: dict[str, Any], text: str | None, serial: int) -> dict[str
             {
                 "index": 0,
                 "message": {"role": "assistant", "content": answer},
-                "finish_reason": "stop",
+                "finish_reason": finish_reason,
             }
         ],
         "usage": {

@@ -7,6 +7,7 @@ import hashlib
 import json
 import logging
 import math
+import os
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -16,10 +17,12 @@ from typing import Any
 from ._breaker import CircuitBreaker
 from ._errors import LlmAuthError, LlmInputError, LlmRequestError, LlmUnavailableError
 from ._litellm import load_litellm
-from ._locality import is_local_model, should_redact
+from ._locality import is_local_model, is_loopback_url, should_redact
 from ._redact import Redactor
+from ._repeat import find_loop, salvage
 from ._retry import Failure, backoff_delay, classify
 from ._settings import LlmSettings
+from ._stream import PartialAnswer, stream_attempt
 from ._types import PURPOSES, LlmCallRecord, LlmResult, Outcome, Recorder, ResponseCache, Usage
 
 logger = logging.getLogger(__name__)
@@ -29,6 +32,11 @@ _ROLES = frozenset({"system", "user", "assistant", "tool", "developer"})
 _TIMEOUT_GRACE_S = 1.0
 _CACHE_KEY_VERSION = 1
 _INLINE_REDACTION_CHARS = 32_768
+# Sent as the key to an OpenAI-compatible server on loopback when OPENAI_API_KEY is unset:
+# llama.cpp, vLLM and the like ignore it, and the OpenAI client refuses to send nothing.
+LOCAL_PLACEHOLDER_KEY = "gepad-local-no-key"
+# A looped answer with less than this much text left after the cut is re-asked once.
+_MIN_SALVAGED_CHARS = 20
 
 
 class LlmClient:
@@ -74,6 +82,7 @@ class LlmClient:
             clock=clock,
         )
         self._lm: ModuleType | None = None
+        self._cost = 0.0
 
     @property
     def settings(self) -> LlmSettings:
@@ -113,6 +122,7 @@ class LlmClient:
         checked = _check_messages(messages)
         call_params = _check_params(temperature, max_tokens, response_format)
         settings = self._settings
+        call_params.setdefault("max_tokens", settings.max_tokens_for(purpose))
         model = settings.model_for(purpose)
         api_base = settings.api_base_for(model)
         # Per-model parameters win: a model that only accepts temperature=1 is configured so.
@@ -169,6 +179,7 @@ class LlmClient:
             latency_ms=result.latency_ms,
             attempts=result.attempts,
             redacted=redacted_kinds,
+            finish=result.finish,
         )
         if key is not None:
             await self._cache_put(key, result.text)
@@ -201,21 +212,59 @@ class LlmClient:
         }
         if api_base:
             kwargs["api_base"] = api_base
+            if (
+                model.startswith("openai/")
+                and is_loopback_url(api_base)
+                and not os.environ.get("OPENAI_API_KEY")
+            ):
+                kwargs["api_key"] = LOCAL_PLACEHOLDER_KEY
+        prompt_chars = _text_size(messages)
         attempt = 0
+        reasked = False
         while True:
             attempt += 1
             failure: Failure | None = None
+            partial_tokens = 0
             async with self._semaphore:
                 probe = self._breaker.admit(model=model, purpose=purpose)
+                started_at = self._clock()
                 started = time.perf_counter()
                 try:
-                    response = await asyncio.wait_for(
-                        lm.acompletion(**kwargs), timeout=settings.timeout_s + _TIMEOUT_GRACE_S
-                    )
-                    text, usage = _read_response(response)
+                    text, usage, finish = await self._attempt(lm, kwargs, prompt_chars)
                 except asyncio.CancelledError:
                     self._breaker.abandon(probe)
+                    latency_ms = (time.perf_counter() - started) * 1000.0
+                    await self._record(
+                        model,
+                        purpose,
+                        Usage(),
+                        0.0,
+                        latency_ms,
+                        "cancelled",
+                        "cancelled",
+                        started_at,
+                    )
                     raise
+                except PartialAnswer as exc:
+                    latency_ms = (time.perf_counter() - started) * 1000.0
+                    if isinstance(exc.cause, asyncio.CancelledError):
+                        self._breaker.abandon(probe)
+                        await self._record(
+                            model,
+                            purpose,
+                            _partial_usage(exc.output_tokens, prompt_chars),
+                            0.0,
+                            latency_ms,
+                            "cancelled",
+                            "cancelled",
+                            started_at,
+                        )
+                        raise asyncio.CancelledError() from None
+                    partial_tokens = exc.output_tokens
+                    failure = classify(exc.cause, lm, self._redactor)
+                    self._breaker.record_failure(
+                        f"{failure.outcome}: {failure.text}", probe, trip=failure.outcome == "auth"
+                    )
                 except Exception as exc:
                     latency_ms = (time.perf_counter() - started) * 1000.0
                     failure = classify(exc, lm, self._redactor)
@@ -226,14 +275,44 @@ class LlmClient:
                     latency_ms = (time.perf_counter() - started) * 1000.0
                     self._breaker.record_success(probe)
             if failure is None:
-                cost = _cost(lm, response, model)
-                await self._record(model, purpose, usage, cost, latency_ms, "ok", None)
-                return LlmResult(text, usage, cost, False, model, purpose, latency_ms, attempt)
+                cost = self._cost
+                note = _finish_note(finish, text, kwargs.get("max_tokens"))
+                await self._record(model, purpose, usage, cost, latency_ms, "ok", note, started_at)
+                if (
+                    finish == "looped"
+                    and not reasked
+                    and len(text.strip()) < _MIN_SALVAGED_CHARS
+                    and kwargs.get("temperature", 0) == 0
+                ):
+                    # Greedy decoding looped from the start: the same call would loop again.
+                    reasked = True
+                    kwargs["temperature"] = settings.retry_temperature
+                    logger.warning(
+                        "%s answer from %s looped with nothing usable; re-asking once at "
+                        "temperature %g",
+                        purpose,
+                        model,
+                        settings.retry_temperature,
+                    )
+                    continue
+                return LlmResult(
+                    text, usage, cost, False, model, purpose, latency_ms, attempt, finish=finish
+                )
 
             await self._record(
-                model, purpose, Usage(), 0.0, latency_ms, failure.outcome, failure.text
+                model,
+                purpose,
+                _partial_usage(partial_tokens, prompt_chars),
+                0.0,
+                latency_ms,
+                failure.outcome,
+                failure.text,
+                started_at,
             )
             self._raise_if_final(failure, model, purpose, attempt)
+            if failure.outcome in ("timeout", "stalled") and kwargs.get("temperature", 0) == 0:
+                # A greedy call that ran out of time would do the same again: vary it.
+                kwargs["temperature"] = settings.retry_temperature
             delay = backoff_delay(
                 attempt,
                 base_s=settings.backoff_base_s,
@@ -251,6 +330,36 @@ class LlmClient:
                 delay,
             )
             await asyncio.sleep(delay)
+
+    async def _attempt(
+        self, lm: ModuleType, kwargs: dict[str, Any], prompt_chars: int
+    ) -> tuple[str, Usage, str]:
+        """One HTTP attempt: (text, usage, finish). Sets `self._cost` for a success."""
+        settings = self._settings
+        model = str(kwargs["model"])
+        self._cost = 0.0
+        if settings.stream:
+            answer = await stream_attempt(
+                lm,
+                kwargs,
+                prompt_chars=prompt_chars,
+                timeout_s=settings.timeout_s,
+                stall_s=settings.stall_timeout_s,
+            )
+            text, usage, finish = answer.text, answer.usage, answer.finish
+        else:
+            response = await asyncio.wait_for(
+                lm.acompletion(**kwargs), timeout=settings.timeout_s + _TIMEOUT_GRACE_S
+            )
+            text, usage, finish = _read_response(response)
+            self._cost = _cost(lm, response, model)
+        if finish != "looped":
+            cut = find_loop(text)
+            if cut is not None:
+                text, finish = text[:cut], "looped"
+        if finish in ("length", "looped"):
+            text = salvage(text)
+        return text, usage, finish
 
     def _raise_if_final(self, failure: Failure, model: str, purpose: str, attempt: int) -> None:
         if failure.outcome == "auth":
@@ -283,6 +392,7 @@ class LlmClient:
         latency_ms: float,
         outcome: Outcome,
         error: str | None,
+        created_at: float | None = None,
     ) -> None:
         record = LlmCallRecord(
             model=model,
@@ -293,7 +403,7 @@ class LlmClient:
             latency_ms=round(latency_ms, 3),
             outcome=outcome,
             error=error,
-            created_at=self._clock(),
+            created_at=self._clock() if created_at is None else created_at,
         )
         try:
             await self._recorder(record)
@@ -417,19 +527,38 @@ def _text_size(messages: list[dict[str, Any]]) -> int:
     return size
 
 
-def _read_response(response: Any) -> tuple[str, Usage]:
+def _read_response(response: Any) -> tuple[str, Usage, str]:
     try:
-        content = response.choices[0].message.content
+        choice = response.choices[0]
+        content = choice.message.content
     except (AttributeError, IndexError, KeyError, TypeError) as exc:
         raise ValueError(f"the model's answer has no message: {exc}") from None
     usage = getattr(response, "usage", None)
+    finish = "length" if getattr(choice, "finish_reason", None) == "length" else "stop"
     return (
         content if isinstance(content, str) else "",
         Usage(
             input_tokens=_as_count(getattr(usage, "prompt_tokens", 0)),
             output_tokens=_as_count(getattr(usage, "completion_tokens", 0)),
         ),
+        finish,
     )
+
+
+def _partial_usage(output_tokens: int, prompt_chars: int) -> Usage:
+    """What a failed attempt consumed: the tokens it streamed, and (when it got that far) an
+    estimate of the prompt it made the server read."""
+    if output_tokens <= 0:
+        return Usage()
+    return Usage(input_tokens=max(1, prompt_chars // 4), output_tokens=output_tokens)
+
+
+def _finish_note(finish: str, text: str, max_tokens: object) -> str | None:
+    if finish == "looped":
+        return f"looping answer: the repetition was cut, {len(text)} characters kept"
+    if finish == "length":
+        return f"answer stopped at max_tokens ({max_tokens})"
+    return None
 
 
 def _as_count(value: object) -> int:

@@ -89,9 +89,7 @@ def _char_loop(text: str) -> int | None:
         unit = tail[-period:]
         if not unit.strip():
             continue
-        if tail[-need:] != unit * (need // period) + unit[: need % period] and not (
-            tail[-need:] == (unit * (need // period + 1))[-need:]
-        ):
+        if tail[-need:] != (unit * (need // period + 1))[-need:]:
             continue
         # walk back to where the run starts
         i = len(tail) - period

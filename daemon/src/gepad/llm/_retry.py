@@ -13,6 +13,7 @@ from types import ModuleType
 from typing import Any
 
 from ._redact import Redactor, is_secret_name, placeholder
+from ._stream import StallError
 from ._types import Outcome
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -33,6 +34,10 @@ def classify(exc: BaseException, lm: ModuleType, redactor: Redactor) -> Failure:
     status = getattr(exc, "status_code", None)
     status = status if isinstance(status, int) else None
     text = safe_error_text(exc, redactor)
+    if isinstance(exc, StallError):
+        return Failure("stalled", True, status, text)
+    if _missing_credentials(text):
+        return Failure("auth", False, status, f"missing credentials: {text}")
     # litellm.Timeout subclasses openai.APIConnectionError: test it first.
     if isinstance(exc, TimeoutError | lm.Timeout) or status == 408:
         return Failure("timeout", True, status, text)
@@ -46,6 +51,18 @@ def classify(exc: BaseException, lm: ModuleType, redactor: Redactor) -> Failure:
     if isinstance(exc, server_side) or (status is not None and status >= 500):
         return Failure("unavailable", True, status, text, _retry_after(exc))
     return Failure("error", False, status, text)
+
+
+_MISSING_KEY = re.compile(
+    r"api_key client option must be set|missing credentials|missing (an )?api[_ ]?key|"
+    r"api[_ ]?key (is )?(not set|required|missing)",
+    re.I,
+)
+
+
+def _missing_credentials(text: str) -> bool:
+    """The provider client refused to send a request without a key (no HTTP call made)."""
+    return bool(_MISSING_KEY.search(text))
 
 
 def backoff_delay(

@@ -18,6 +18,12 @@ from ._types import PURPOSES
 CacheMode = Literal["auto", "always", "never"]
 CACHE_MODES: tuple[str, ...] = ("auto", "always", "never")
 DEFAULT_MODEL = "ollama/qwen2.5-coder:7b"
+# Answer caps per purpose: without one, a small model decoding greedily can loop for thousands
+# of tokens. "probe" is the tiny completion that checks a model answers at all.
+MAX_TOKENS_KEYS: tuple[str, ...] = (*PURPOSES, "probe")
+DEFAULT_MAX_TOKENS: Mapping[str, int] = MappingProxyType(
+    {"task": 1024, "reflection": 1024, "merge": 1024, "judge": 256, "assist": 1024, "probe": 8}
+)
 
 # Call arguments the client owns; a per-model parameter may not override them.
 _RESERVED_PARAMS = frozenset(
@@ -56,6 +62,10 @@ class LlmSettings:
     breaker_cooldown_s: float = 60.0
     redact: RedactMode = "auto"
     cache: CacheMode = "auto"
+    max_tokens: Mapping[str, int] = field(default_factory=dict)
+    stream: bool = False
+    stall_timeout_s: float = 30.0
+    retry_temperature: float = 0.7
 
     def __post_init__(self) -> None:
         for name in ("task_model", "reflection_model"):
@@ -89,13 +99,23 @@ class LlmSettings:
                 f"llm setting 'cache' must be one of {', '.join(CACHE_MODES)}; got {self.cache!r}"
             )
         object.__setattr__(self, "model_params", _freeze(_check_model_params(self.model_params)))
+        object.__setattr__(self, "max_tokens", _check_max_tokens(self.max_tokens))
+        if not isinstance(self.stream, bool):
+            raise ConfigError(f"llm setting 'stream' must be true or false, got {self.stream!r}")
+        _check_number("stall_timeout_s", self.stall_timeout_s, minimum=0.001)
+        _check_number("retry_temperature", self.retry_temperature, minimum=0.0)
+        if self.retry_temperature > 2:
+            raise ConfigError(
+                f"llm setting 'retry_temperature' must be <= 2, got {self.retry_temperature!r}"
+            )
 
     @classmethod
     def from_config(cls, config: Any, **overrides: Any) -> LlmSettings:
         """Read the daemon config's keys (`task_model`, `reflection_model`, `judge_model`,
         `api_base`, `model_params`, `redact`, `llm_timeout_s`, `llm_concurrency`, `cache`,
         `llm_max_retries`, `llm_backoff_base_s`, `llm_backoff_max_s`, `llm_breaker_threshold`,
-        `llm_breaker_cooldown_s`).
+        `llm_breaker_cooldown_s`, `llm_max_tokens`, `llm_stream`, `llm_stall_timeout_s`,
+        `llm_retry_temperature`).
 
         Any attribute the config lacks keeps its default; `overrides` win over both.
         """
@@ -116,6 +136,10 @@ class LlmSettings:
             "backoff_max_s": "llm_backoff_max_s",
             "breaker_threshold": "llm_breaker_threshold",
             "breaker_cooldown_s": "llm_breaker_cooldown_s",
+            "max_tokens": "llm_max_tokens",
+            "stream": "llm_stream",
+            "stall_timeout_s": "llm_stall_timeout_s",
+            "retry_temperature": "llm_retry_temperature",
         }
         values: dict[str, Any] = {}
         for field_name, key in mapping.items():
@@ -135,6 +159,10 @@ class LlmSettings:
         if purpose == "assist":
             return self.assist_model or self.task_model
         raise ValueError(f"purpose must be one of {', '.join(PURPOSES)}; got {purpose!r}")
+
+    def max_tokens_for(self, purpose: str) -> int:
+        """The answer cap for `purpose` (or "probe"): the configured one, else the default."""
+        return self.max_tokens.get(purpose) or DEFAULT_MAX_TOKENS[purpose]
 
     def api_base_for(self, model: str) -> str | None:
         base = self.model_params.get(model, {}).get("api_base")
@@ -196,3 +224,21 @@ def _check_model_params(value: object) -> dict[str, dict[str, Any]]:
             raise ConfigError(f"llm setting '{where}' must hold plain JSON values: {exc}") from None
         out[model] = dict(params)
     return out
+
+
+def _check_max_tokens(value: object) -> Mapping[str, int]:
+    if not isinstance(value, Mapping):
+        raise ConfigError(
+            "llm setting 'max_tokens' must map purposes to token counts, "
+            f"got {type(value).__name__}"
+        )
+    out: dict[str, int] = {}
+    for key, count in value.items():
+        if key not in MAX_TOKENS_KEYS:
+            raise ConfigError(
+                f"llm setting 'max_tokens' has an unknown purpose {key!r}; "
+                f"known: {', '.join(MAX_TOKENS_KEYS)}"
+            )
+        _check_int(f"max_tokens.{key}", count, minimum=1)
+        out[key] = int(count)
+    return MappingProxyType(out)

@@ -9,11 +9,23 @@ from typing import Literal, Protocol, runtime_checkable
 Purpose = Literal["task", "reflection", "merge", "judge", "assist"]
 PURPOSES: tuple[str, ...] = ("task", "reflection", "merge", "judge", "assist")
 
-Outcome = Literal["ok", "error", "timeout", "rate_limited", "auth", "unavailable", "cached"]
+Outcome = Literal[
+    "ok",
+    "error",
+    "timeout",
+    "stalled",
+    "cancelled",
+    "rate_limited",
+    "auth",
+    "unavailable",
+    "cached",
+]
 OUTCOMES: tuple[str, ...] = (
     "ok",
     "error",
     "timeout",
+    "stalled",
+    "cancelled",
     "rate_limited",
     "auth",
     "unavailable",
@@ -25,7 +37,10 @@ OUTCOMES: tuple[str, ...] = (
 class LlmCallRecord:
     """One attempt (or one cache hit), as the store's `llm_calls` table keeps it.
 
-    `error` is a short description already scrubbed of secrets; None when the call succeeded.
+    `error` is a short description already scrubbed of secrets; None when the call succeeded
+    cleanly (an "ok" answer that was cut from a loop or stopped at `max_tokens` says so here).
+    `created_at` is when the attempt started; a failed, timed-out, stalled or cancelled attempt
+    counts the tokens it streamed (its input tokens are then an estimate, characters / 4).
     """
 
     model: str
@@ -58,6 +73,7 @@ class LlmResult:
 
     `redacted` lists the kinds of secrets masked in what was sent (empty when nothing was, or
     when redaction did not apply); `attempts` counts HTTP attempts (0 for a cache hit).
+    `finish` says how the answer ended.
     """
 
     text: str
@@ -69,6 +85,9 @@ class LlmResult:
     latency_ms: float = 0.0
     attempts: int = 0
     redacted: tuple[str, ...] = ()
+    # "stop"; "length" (hit max_tokens) or "looped" (a repetition was cut): an unterminated
+    # ``` fence is then closed, so what was written so far can still be parsed.
+    finish: str = "stop"
 
 
 @runtime_checkable
