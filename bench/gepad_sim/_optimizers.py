@@ -25,6 +25,10 @@ OPTIMIZER_NAMES: tuple[str, ...] = (
     "gepad-noguard",
     "gepad-nomerge",
     "gepad-noholdout",
+    "gepad-noprune",
+    "gepad-norestore",
+    "gepad-noval",
+    "gepad-withguard",
 )
 
 _ENGINE_DRIVER = "gepad_sim.engine_driver"
@@ -71,7 +75,7 @@ def resolve_optimizer(name: str) -> Optimizer:
         return _engine_function(name, "run_gepad")
     if name == "greedy":
         return _engine_function(name, "run_greedy")
-    if name.startswith("gepad-no"):
+    if name.startswith("gepad-no") or name == "gepad-withguard":
         return _engine_function(name, "run_" + name.replace("-", "_"))
     if name == "reference":
         try:

@@ -33,15 +33,24 @@ __all__ = [
     "run_gepad_noguard",
     "run_gepad_noholdout",
     "run_gepad_nomerge",
+    "run_gepad_noprune",
+    "run_gepad_norestore",
+    "run_gepad_noval",
+    "run_gepad_withguard",
     "run_greedy",
 ]
 
 COMPONENT = "prompt"
 GEPAD_CONFIG = EngineConfig()
 GREEDY_CONFIG = EngineConfig(selection="current_best")
+# Ablations: one mechanism switched off (or, for the quote guard, back on) each.
 NOGUARD_CONFIG = EngineConfig(quote_guard_chars=0)
+WITHGUARD_CONFIG = EngineConfig(quote_guard_chars=24)
 NOMERGE_CONFIG = EngineConfig(use_merge=False)
 NOHOLDOUT_CONFIG = EngineConfig(holdout_fraction=0.0)
+NOPRUNE_CONFIG = EngineConfig(prune_every=0)
+NORESTORE_CONFIG = EngineConfig(restore_dropped=False)
+NOVAL_CONFIG = EngineConfig(reflect_on_val=False)
 
 
 def _fenced(text: str) -> str:
@@ -125,3 +134,19 @@ def run_gepad_nomerge(ctx: RunContext) -> str:
 
 def run_gepad_noholdout(ctx: RunContext) -> str:
     return drive(ctx, NOHOLDOUT_CONFIG).best.components[COMPONENT]
+
+
+def run_gepad_noprune(ctx: RunContext) -> str:
+    return drive(ctx, NOPRUNE_CONFIG).best.components[COMPONENT]
+
+
+def run_gepad_norestore(ctx: RunContext) -> str:
+    return drive(ctx, NORESTORE_CONFIG).best.components[COMPONENT]
+
+
+def run_gepad_noval(ctx: RunContext) -> str:
+    return drive(ctx, NOVAL_CONFIG).best.components[COMPONENT]
+
+
+def run_gepad_withguard(ctx: RunContext) -> str:
+    return drive(ctx, WITHGUARD_CONFIG).best.components[COMPONENT]

@@ -107,6 +107,9 @@ class ComponentOptimizer:
         if current.source == "user-edit":
             # An edit made while the optimizer was down (or lost in a crash) still seeds it.
             self.add_user_edit(current.text)
+        if current.pending is not None:
+            # So does a proposal waiting for approval (a hand edit in a delivered file).
+            self.add_user_edit(current.pending.text)
         await self.sync_examples()
         await self._reconcile_best()
 

@@ -14,7 +14,7 @@ import contextlib
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,7 +83,7 @@ class OptimizerRunner:
         llm_settings: LlmSettings,
         settings: RunnerSettings,
         *,
-        engine_config: EngineConfig | None = None,
+        engine_configs: Mapping[str, EngineConfig] | None = None,
         notify: Callable[[dict[str, Any]], None] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -111,7 +111,7 @@ class OptimizerRunner:
                 llm=self._llm,
                 recorder=self._recorder,
                 metric=metric,
-                config=engine_config or EngineConfig(),
+                config=(engine_configs or {}).get(c) or EngineConfig(),
                 clock=clock,
             )
             for c in settings.components
@@ -446,6 +446,11 @@ class OptimizerRunner:
         opt = self._optimizers.get(state.component)
         if opt is not None and state.source == "user-edit":
             opt.add_user_edit(state.text)
+            self._wake.set()
+        # A hand edit in a delivered file waits as a proposal; it competes from now on. (A
+        # pending version the optimizer made is one of its candidates already: a no-op.)
+        if opt is not None and state.pending is not None:
+            opt.add_user_edit(state.pending.text)
             self._wake.set()
 
     def _set_state(self, state: str, reason: str | None) -> None:
