@@ -32,6 +32,7 @@ def to_store_call(record: LlmCallRecord, component: str | None) -> LlmCall:
         outcome=record.outcome,
         error=record.error,
         component=component,
+        created_at=record.created_at,
     )
 
 

@@ -165,6 +165,8 @@ class LlmCall:
     outcome: str = "ok"
     error: str | None = None
     component: str | None = None
+    # When the call started (epoch seconds); None = when it is recorded.
+    created_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
