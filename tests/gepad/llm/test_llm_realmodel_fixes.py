@@ -229,3 +229,18 @@ async def test_missing_credentials_for_a_remote_server_are_an_auth_error(
         await client.complete("task", user("hi"))
     assert [r.outcome for r in records.items] == ["auth"]
     assert "missing credentials" in (records.items[0].error or "")
+
+
+async def test_llm_calls_created_at_is_the_calls_own_start(tmp_path: Any) -> None:
+    from gepad.learning._adapters import to_store_call
+    from gepad.store import Store
+
+    store = await Store.open(tmp_path / "g.db", clock=lambda: 5000.0)  # the commit time
+    try:
+        record = LlmCallRecord("m", "task", 10, 3, 0.0, 1200.0, "timeout", "slow", 1234.5)
+        await store.record_llm_call(None, to_store_call(record, "general"))
+        [row] = await store.llm_calls()
+        assert row.created_at == 1234.5
+        assert (row.output_tokens, row.outcome) == (3, "timeout")
+    finally:
+        await store.close()
