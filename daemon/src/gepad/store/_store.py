@@ -593,8 +593,11 @@ class Store:
 
     async def record_llm_call(self, tx: Tx | None, call: LlmCall) -> int:
         check_llm_call(call)
+        if call.created_at is not None:
+            check_number("created_at", call.created_at)
+        when = self._clock() if call.created_at is None else float(call.created_at)
         async with self._writing(tx) as conn:
-            call_id = await q.insert_llm_call(conn, call, self._clock())
+            call_id = await q.insert_llm_call(conn, call, when)
         return call_id
 
     async def llm_calls(
@@ -622,9 +625,6 @@ class Store:
         check_text("value", value)
         async with self._writing(tx) as conn:
             await q.cache_put(conn, key, value, self._clock())
-        if call.created_at is not None:
-            check_number("created_at", call.created_at)
-        when = self._clock() if call.created_at is None else float(call.created_at)
 
     async def log_event(self, tx: Tx | None, kind: str, payload: Mapping[str, Any]) -> None:
         check_nonempty("kind", kind, max_len=64)
