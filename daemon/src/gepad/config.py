@@ -83,9 +83,6 @@ class Config(BaseModel):
     llm_backoff_max_s: Annotated[float, Field(ge=0)] = 30.0
     llm_breaker_threshold: Annotated[int, Field(ge=1)] = 5
     llm_breaker_cooldown_s: Annotated[float, Field(ge=0)] = 60.0
-    # `gepad lsp`: globs (on the file path) for the `kernel` component besides .cu/.cuh; how
-    # long an untouched generation waits before it counts as a weak thumbs-up; how many lines
-    # around a selection go into the feedback context; whether it starts a missing daemon.
     # Answer caps per purpose (task, reflection, merge, judge, assist, probe); streaming with a
     # stall timeout (no token for that long = stalled); the temperature of a retry after a
     # timeout, a stall or a loop, so it is not the same greedy call again.
@@ -93,6 +90,9 @@ class Config(BaseModel):
     llm_stream: bool = False
     llm_stall_timeout_s: Annotated[float, Field(gt=0)] = 30.0
     llm_retry_temperature: Annotated[float, Field(ge=0, le=2)] = 0.7
+    # `gepad lsp`: globs (on the file path) for the `kernel` component besides .cu/.cuh; how
+    # long an untouched generation waits before it counts as a weak thumbs-up; how many lines
+    # around a selection go into the feedback context; whether it starts a missing daemon.
     lsp_kernel_globs: tuple[str, ...] = ()
     lsp_thumbs_up_after_s: Annotated[float, Field(gt=0)] = 300.0
     lsp_context_lines: Annotated[int, Field(ge=0, le=1000)] = 10
