@@ -128,7 +128,11 @@ async def test_transport_fault_waits_for_the_model_then_recovers(
             what=f"waiting-for-model under fault {fault}",
         )
         assert error_text in waiting["last_error"]
-        assert waiting["reason"].startswith(("model unreachable", "the task model is not usable"))
+        # Slow and rate-limited models are told apart from unreachable ones (issue 13).
+        said = {"slow": "model too slow", "429": "model rate-limited"}.get(
+            fault, "model unreachable"
+        )
+        assert waiting["reason"].startswith((said, "the task model is not usable"))
         assert waiting["hint"]  # says how to configure a model
 
         # The daemon keeps serving while the model fails.

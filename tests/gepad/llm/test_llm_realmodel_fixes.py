@@ -244,3 +244,11 @@ async def test_llm_calls_created_at_is_the_calls_own_start(tmp_path: Any) -> Non
         assert (row.output_tokens, row.outcome) == (3, "timeout")
     finally:
         await store.close()
+
+
+async def test_the_probe_calls_a_missing_key_missing_credentials() -> None:
+    from gepad.learning._probe import MISSING_CREDENTIALS, probe_model
+
+    problem = await probe_model("openai/gpt-4o-mini", None, environ={})
+    assert problem is not None and problem.startswith(MISSING_CREDENTIALS)
+    assert "OPENAI_API_KEY" in problem

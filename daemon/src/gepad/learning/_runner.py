@@ -24,7 +24,7 @@ from gepad.learning._calibration import Calibrator
 from gepad.learning._component import ComponentOptimizer
 from gepad.learning._judging import JudgeSettings
 from gepad.learning._metric import Metric
-from gepad.learning._probe import probe_model
+from gepad.learning._probe import MISSING_CREDENTIALS, probe_model
 from gepad.llm import (
     CircuitOpenError,
     LlmAuthError,
@@ -281,6 +281,10 @@ class OptimizerRunner:
         for purpose in ("task", "reflection", "judge"):
             model = llm.model_for(purpose)
             problem = await probe_model(model, llm.api_base_for(model))
+            if problem is not None and problem.startswith(MISSING_CREDENTIALS):
+                self._last_error = problem
+                self._set_state("auth-error", f"the {purpose} model has no credentials: {problem}")
+                return False
             if problem is not None:
                 self._last_error = problem
                 self._set_state(
@@ -379,7 +383,7 @@ class OptimizerRunner:
                     return
                 except LlmUnavailableError as exc:
                     self._last_error = str(exc)
-                    self._set_state("waiting-for-model", f"model unreachable: {exc}")
+                    self._set_state("waiting-for-model", f"{_condition(exc.outcome)}: {exc}")
                     self._schedule_retry(budget, limits)
                     return
                 except LlmError as exc:
@@ -469,3 +473,14 @@ class OptimizerRunner:
                 **opt.status(),
             }
         )
+
+
+def _condition(outcome: str) -> str:
+    """A failed call's outcome in words: slow and stalled models are not unreachable ones."""
+    if outcome == "timeout":
+        return "model too slow (no complete answer within llm_timeout_s)"
+    if outcome == "stalled":
+        return "model stalled (no token within llm_stall_timeout_s)"
+    if outcome == "rate_limited":
+        return "model rate-limited"
+    return "model unreachable"
