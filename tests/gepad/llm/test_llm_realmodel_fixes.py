@@ -89,7 +89,7 @@ def test_max_tokens_settings_are_validated() -> None:
     assert settings("http://127.0.0.1:1/v1", max_tokens={"judge": 99}).max_tokens_for("judge") == 99
     with pytest.raises(ConfigError, match="unknown purpose 'jduge'"):
         settings("http://127.0.0.1:1/v1", max_tokens={"jduge": 10})
-    with pytest.raises(ConfigError, match="max_tokens.task"):
+    with pytest.raises(ConfigError, match=r"max_tokens\.task"):
         settings("http://127.0.0.1:1/v1", max_tokens={"task": 0})
     with pytest.raises(ConfigError, match="stall_timeout_s"):
         settings("http://127.0.0.1:1/v1", stall_timeout_s=0)
