@@ -2,8 +2,9 @@
 
 Each tracked generation is a capture mark (source `track`, key = generation id) holding the
 file, the text written and the text just before and after it. A watchdog observer watches the
-workspaces these files are in; once a tracked file has stopped changing for `settle_s`, the
-text between the anchors is compared with what was written:
+folders these files are in (`FolderWatch`: one folder each, not the whole project); once a
+tracked file has stopped changing for `settle_s`, the text between the anchors is compared
+with what was written:
 
 * unchanged: nothing (still tracked);
 * gone (the anchors themselves were edited away): tracking stops, no example;
@@ -25,8 +26,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Final
 
-from gepad.outcomes import WorkspaceWatcher
 from gepad.store import NewExample, Store, Tx
+
+from ._folders import FolderWatch
 
 __all__ = ["DELETED_COMMENT", "TRACK_SOURCE", "GenerationTracker", "locate"]
 
@@ -85,8 +87,7 @@ class GenerationTracker:
         self._on_example = on_example
         self._before_check = before_check
         self._open: dict[int, dict[str, Any]] = {}
-        self._watcher: WorkspaceWatcher | None = None
-        self._roots: set[Path] = set()
+        self._watcher: FolderWatch | None = None
         self._timers: dict[Path, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._lock = asyncio.Lock()
@@ -94,13 +95,13 @@ class GenerationTracker:
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
-        self._watcher = WorkspaceWatcher(loop, self._on_path)
+        self._watcher = FolderWatch(loop, self._on_path)
         await asyncio.to_thread(self._watcher.start)
         for mark in await self._store.capture_marks(TRACK_SOURCE):
             with contextlib.suppress(ValueError):
                 self._open[int(mark.key)] = dict(mark.value)
-        for root in {Path(v["workspace"]) for v in self._open.values()}:
-            await self._watch(root)
+        for folder in {Path(v["file"]).parent for v in self._open.values()}:
+            await self._watch(folder)
         # Edited while the daemon was down: look once now.
         for file in {Path(v["file"]) for v in self._open.values()}:
             self._arm(file, 0.0)
@@ -131,20 +132,18 @@ class GenerationTracker:
     async def tracked_committed(self, generation_id: int, fields: dict[str, Any]) -> None:
         """Called once the transaction of `track` committed."""
         self._open[generation_id] = fields
-        await self._watch(Path(fields["workspace"]))
+        await self._watch(Path(fields["file"]).parent)
 
     def open_for(self, file: Path) -> list[tuple[int, dict[str, Any]]]:
         return sorted((g, v) for g, v in self._open.items() if Path(v["file"]) == file)
 
-    async def _watch(self, root: Path) -> None:
-        if root in self._roots or self._watcher is None:
-            return
-        self._roots.add(root)
+    async def _watch(self, folder: Path) -> None:
+        """One watch on the folder of a tracked file (not the whole workspace)."""
         watcher = self._watcher
-        if not await asyncio.to_thread(watcher.add, root):
-            log.info("capture: %s does not exist; its generations wait for it", root)
+        if watcher is not None and not await asyncio.to_thread(watcher.add, folder):
+            log.info("capture: %s cannot be watched; its generations wait for a rescan", folder)
 
-    def _on_path(self, root: Path, path: Path) -> None:
+    def _on_path(self, path: Path) -> None:
         if any(Path(v["file"]) == path for v in self._open.values()):
             self._arm(path, self._settle_s)
 
