@@ -183,7 +183,10 @@ async def test_spool_skips_a_torn_line_and_sets_refused_entries_aside(tmp_path: 
 
     assert await spool.replay(refuse) == 1
     aside = [json.loads(x) for x in (tmp_path / "feedback.rejected.jsonl").read_text().splitlines()]
-    assert aside == [{"reason": "-32602: bad", "params": {"kind": "thumbs_up", "output": "a"}}]
+    assert aside == [
+        {"reason": "-32602: bad", "params": {"kind": "thumbs_up", "output": "a"}},
+        {"reason": "not a JSON object", "line": '{"kind": "thumbs_'},
+    ]
     assert RemoteError(-32001, "x").code == -32001
 
 

@@ -7,6 +7,11 @@ a replay rewrites the file. A replay that finds the lock taken leaves the work t
 holding it. Reads take no lock (appends are whole lines; a rewrite is an atomic rename). An
 entry leaves the file only after the daemon acknowledged it (committed); a crash in between
 replays it again, which the daemon's dedupe window absorbs.
+
+A crash mid-append can leave a torn last line (no newline, partial JSON). Every append checks
+the file's last byte and starts on a fresh line, and a read recovers a whole entry glued onto a
+torn fragment (as an older gepad wrote them). What is not an entry is never deleted: when the
+spool is rewritten, such lines are first appended (fsync'd) to `feedback.rejected.jsonl`.
 """
 
 from __future__ import annotations
@@ -60,9 +65,12 @@ class Spool:
         line = json.dumps(params, ensure_ascii=False, separators=(",", ":")) + "\n"
         with self._locked():
             created = not self._file.exists()
-            fd = os.open(self._file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            fd = os.open(self._file, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
             try:
-                os.write(fd, line.encode("utf-8"))
+                data = line.encode("utf-8")
+                if _ends_torn(fd):
+                    data = b"\n" + data  # a torn last line: never glue an entry onto it
+                _write_all(fd, data)
                 os.fsync(fd)
             finally:
                 os.close(fd)
@@ -72,12 +80,29 @@ class Spool:
     def set_aside(self, params: dict[str, Any], reason: str) -> None:
         """Keep an entry the daemon refused (it would block the queue forever) in a side file
         instead of dropping it; call only from inside `replay`."""
-        line = json.dumps({"reason": reason, "params": params}, ensure_ascii=False) + "\n"
-        with (self._dir / _REJECTED).open("a", encoding="utf-8") as fh:
-            fh.write(line)
-            fh.flush()
-            os.fsync(fh.fileno())
+        self._reject([{"reason": reason, "params": params}])
         log.error("the daemon refused spooled feedback (%s); kept in %s", reason, _REJECTED)
+
+    @property
+    def rejected_path(self) -> Path:
+        return self._dir / _REJECTED
+
+    def _reject(self, records: list[dict[str, Any]]) -> None:
+        """Append records to the side file, fsync'd (file and, when created, directory)."""
+        path = self._dir / _REJECTED
+        created = not path.exists()
+        text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            data = text.encode("utf-8")
+            if _ends_torn(fd):
+                data = b"\n" + data
+            _write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if created:
+            _fsync_dir(self._dir)
 
     def pending(self) -> bool:
         """Cheap: whether anything waits (the file is removed once empty)."""
@@ -87,31 +112,36 @@ class Spool:
             return False
 
     def entries(self) -> list[dict[str, Any]]:
-        return self._read()
+        return self._read()[0]
 
     def __len__(self) -> int:
         return len(self.entries()) if self._file.exists() else 0
 
-    def _read(self) -> list[dict[str, Any]]:
+    def _read(self) -> tuple[list[dict[str, Any]], list[str]]:
+        """The entries in order, and the lines (or torn fragments) that are not entries."""
         try:
-            raw = self._file.read_text(encoding="utf-8")
+            raw = self._file.read_bytes().decode("utf-8", errors="replace")
         except FileNotFoundError:
-            return []
+            return [], []
         out: list[dict[str, Any]] = []
+        bad: list[str] = []
         for number, line in enumerate(raw.splitlines(), 1):
             if not line.strip():
                 continue
-            try:
-                item = json.loads(line)
-            except ValueError:
-                # A torn last line from a crash mid-write; everything before it is intact.
-                log.warning("%s:%d is not JSON; skipped", self._file, number)
-                continue
-            if isinstance(item, dict):
+            item, junk = _parse_line(line)
+            if junk:
+                log.warning("%s:%d is not a whole JSON entry; set aside", self._file, number)
+                bad.append(junk)
+            if item is not None:
                 out.append(item)
-        return out
+        return out, bad
 
-    def _rewrite(self, remaining: list[dict[str, Any]]) -> None:
+    def _rewrite(self, remaining: list[dict[str, Any]], bad: list[str]) -> None:
+        """Replace the file with `remaining`; `bad` lines go to the rejected file first, so
+        nothing is lost even if the rename below never happens."""
+        if bad:
+            self._reject([{"reason": "not a JSON object", "line": b} for b in bad])
+            log.error("%d corrupt spool line(s) moved to %s", len(bad), self.rejected_path)
         if not remaining:
             self._file.unlink(missing_ok=True)
             _fsync_dir(self._dir)
@@ -139,17 +169,51 @@ class Spool:
         with self._locked(wait=False) as taken:
             if not taken:
                 return 0
-            entries = self._read()
+            entries, bad = self._read()
             done = 0
             try:
                 for entry in entries:
                     await submit(entry)
                     done += 1
             finally:
-                if done:
-                    self._rewrite(entries[done:])
+                if done or bad:
+                    self._rewrite(entries[done:], bad)
                     log.info("replayed %d spooled feedback item(s)", done)
         return done
+
+
+def _parse_line(line: str) -> tuple[dict[str, Any] | None, str]:
+    """(entry, junk): a whole JSON object, or the object at the end of a line whose start is a
+    torn fragment (found by decoding from each `{`); junk is what is not an entry ("" if none)."""
+    try:
+        item = json.loads(line)
+    except ValueError:
+        item = None
+    else:
+        return (item, "") if isinstance(item, dict) else (None, line)
+    decoder = json.JSONDecoder()
+    start = line.find("{", 1)
+    while start != -1:
+        try:
+            found, end = decoder.raw_decode(line, start)
+        except ValueError:
+            found, end = None, -1
+        if isinstance(found, dict) and not line[end:].strip():
+            return found, line[:start]
+        start = line.find("{", start + 1)
+    return None, line
+
+
+def _ends_torn(fd: int) -> bool:
+    """Whether the open file is non-empty and its last byte is not a newline."""
+    size = os.fstat(fd).st_size
+    return size > 0 and os.pread(fd, 1, size - 1) != b"\n"
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def _fsync_dir(path: Path) -> None:
