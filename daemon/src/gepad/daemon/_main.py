@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import gepad
+from gepad.capture import CaptureService, CaptureSettings, capture_methods
 from gepad.config import Config
 from gepad.daemon._network import bind_listener, ws_url_for
 from gepad.daemon._runtime import (
@@ -31,7 +32,6 @@ from gepad.daemon._runtime import (
 )
 from gepad.daemon._seeds import DEFAULT_SEEDS
 from gepad.dashboard import DashboardAccess, DashboardHttp, Insight, dashboard_methods
-from gepad.capture import CaptureService, CaptureSettings, capture_methods
 from gepad.delivery import DeliveryService
 from gepad.paths import Paths
 from gepad.prompts import PromptService

@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Final
 
 from ._agents_md import MarkedSection
+from ._aider import CONVENTIONS, AiderConf
 from ._claude_capture import (
     CAPTURE_COMMAND,
     CAPTURE_SCRIPT,
@@ -22,7 +23,6 @@ from ._claude_capture import (
     render_capture_script,
     render_feedback_command,
 )
-from ._aider import CONVENTIONS, AiderConf
 from ._hook import HOOK_SCRIPT, HookScript, HookSettings
 from ._limits import Limit
 from ._place import Place
