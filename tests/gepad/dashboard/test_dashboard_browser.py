@@ -254,3 +254,21 @@ def test_every_view_renders_real_data_and_acts(tmp_path: Path, browser: Any) -> 
         )
         assert "now v" in browser.find_element(By.ID, "toast").text
         assert "/dashboard/" in browser.current_url and "code=" not in browser.current_url
+
+        # The terminal's one-line trend: a sparkline over the runs and the last swap's reason.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GEPAD_")}
+        env["GEPAD_HOME"] = str(stack.home)
+        status = subprocess.run(
+            [sys.executable, "-m", "gepad.cli", "status"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout
+        assert "Learning trend" in status
+        after = status.split("Learning trend", 1)[1].splitlines()
+        trend = next(ln for ln in after if ln.strip().startswith("general "))
+        # Against the version it replaced, on the examples the engine has now.
+        assert f"v{pending}: fixes " in trend and "complaint" in trend
+        assert any(ch in trend for ch in "▁▂▃▄▅▆▇█")

@@ -19,6 +19,8 @@ _MAX_EVENTS = 10_000
 _MAX_CALLS = 10_000
 _EXCERPT = 600
 SPARK_RUNS = 12
+# Events whose payload names the version that is current after them.
+_CURRENT_EVENTS = ("prompt.swap", "prompt.approve", "prompt.set", "prompt.rollback")
 
 
 class Insight:
@@ -154,7 +156,10 @@ class Insight:
         target = next((v for v in history if v.version == version), None)
         if target is None:
             return f"v{version}"
-        before = [v for v in history if v.version < version and v.status not in ("held",)]
+        # Compared with the version it replaced: the last one that was current before it (a
+        # pending version replaced by a newer proposal never was).
+        was_current = {history[0].version} | await self._ever_current(component)
+        before = [v for v in history if v.version < version and v.version in was_current]
         if not before:
             return f"v{version}: {target.source}"
         fixes, _ = await self._deltas(component, before[-1], target)
@@ -167,6 +172,15 @@ class Insight:
         if about:
             text += f" (e.g. “{_short(about, 60)}”)"
         return text
+
+    async def _ever_current(self, component: str) -> set[int]:
+        versions: set[int] = set()
+        for kind in _CURRENT_EVENTS:
+            for e in await self._store.events(limit=_MAX_EVENTS, kind=kind):
+                v = e.payload.get("version")
+                if e.payload.get("component") == component and isinstance(v, int):
+                    versions.add(v)
+        return versions
 
     async def _deltas(
         self, component: str, a: PromptVersion, b: PromptVersion
