@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import gepad.dashboard
 from gepad.dashboard import LineageNode, attribute_lines
 
@@ -49,3 +51,33 @@ def test_exports_are_sorted_and_complete() -> None:
     assert all(hasattr(gepad.dashboard, n) for n in names)
     public = {n for n in vars(gepad.dashboard) if not n.startswith("_")}
     assert public - {"annotations"} == set(names)
+
+
+async def test_an_edit_keeps_the_provenance_of_the_version_it_was_made_from(tmp_path: Path) -> None:
+    from gepa_engine import Engine
+    from gepad.dashboard import EngineView
+    from gepad.prompts import PromptService
+    from gepad.store import Store
+
+    store = await Store.open(tmp_path / "gepad.db")
+    try:
+        prompts = PromptService(store, swap_policy="auto", seeds={"general": "be careful\ntest"})
+        await prompts.start()
+        engine = Engine.start({"general": "be careful\ntest"})
+        # The user's edit enters the engine as a root candidate, with no parent.
+        edit = engine.add_seed_candidate({"general": "be careful\nuse pathlib\ntest"})
+        await store.save_engine_state(None, "general", engine.to_json())
+        await prompts.set_text("general", "be careful\nuse pathlib\ntest")
+        history = await store.prompt_versions("general", limit=10)
+        view = EngineView(store)
+        lines = await view.attribute("general", history[0], history)
+        owners = [a.candidate.id if a.candidate else a.version for a in lines]
+        assert owners == [engine.best.id, edit, engine.best.id]
+        # A version the engine never saw is its own node; its unchanged lines keep theirs.
+        await prompts.set_text("general", "be careful\nuse pathlib\ntest\nbe brief")
+        history = await store.prompt_versions("general", limit=10)
+        lines = await EngineView(store).attribute("general", history[0], history)
+        owners = [a.candidate.id if a.candidate else a.version for a in lines]
+        assert owners == [engine.best.id, edit, engine.best.id, 3]
+    finally:
+        await store.close()
