@@ -8,13 +8,14 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, BinaryIO, Final, cast
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 
 from gepad_lsp._errors import DaemonUnavailable, InputError, RemoteError
+from gepad_lsp._framing import DEFAULT_MAX_FRAME_BYTES, FrameGuard
 from gepad_lsp._text import Span, check_span
 
 if TYPE_CHECKING:
@@ -204,6 +205,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--verbose", action="store_true", help="log at DEBUG level (stderr)")
     parser.add_argument("--stdio", action="store_true", help="accepted for editors; the default")
+    parser.add_argument(
+        "--max-frame-bytes",
+        type=_positive_int,
+        default=DEFAULT_MAX_FRAME_BYTES,
+        help="refuse (log and skip) LSP messages larger than this (default 64 MiB)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(
         stream=sys.stderr,
@@ -215,5 +222,18 @@ def main(argv: list[str] | None = None) -> int:
         # wrong; our own failures are logged by `_guarded`) and dumps every `initialize`.
         logging.getLogger("pygls").setLevel(logging.WARNING)
         logging.getLogger("pygls.protocol.json_rpc").setLevel(logging.CRITICAL)
-    build_server().start_io()
+    stdin = FrameGuard(sys.stdin.buffer, args.max_frame_bytes)
+    build_server().start_io(stdin=cast("BinaryIO", stdin))
     return 0
+
+
+def _positive_int(text: str) -> int:
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number of bytes, got {text!r}")
+    return value
