@@ -21,10 +21,14 @@ def test_doctor_all_green_with_a_running_daemon(tmp_path: Path) -> None:
         assert [line[:1] for line in lines[:4]] == ["✓", "✓", "✓", "✓"]
         assert "config valid" in lines[0] and "database writable" in lines[1]
         assert f"pid {daemon.pid}" in lines[2]
-        assert lines[-1] == "all checks passed"
+        # Checks that cannot run here (too few labels, say) are "-", never ✓ (issue 12, 22).
+        skipped = sum(line.startswith("- ") for line in lines)
+        assert lines[-1] == (
+            f"all checks that ran passed, {skipped} not checked" if skipped else "all checks passed"
+        )
         as_json = json.loads(gepad(tmp_path, "doctor", "--json").stdout)
         assert as_json["ok"] is True
-        assert [c["name"] for c in as_json["checks"]] == [
+        assert [c["name"] for c in as_json["checks"]][:4] == [
             "config valid",
             "database writable",
             "daemon reachable",
@@ -55,13 +59,15 @@ def test_doctor_reports_each_failure_with_a_hint(tmp_path: Path) -> None:
     # The optimizer check needs the daemon: it is marked "not checked", not ✓ (issue 12, 22).
     assert "- optimizer has a model: not checked" in out
     assert "✓ optimizer" not in out
-    assert out.splitlines()[-1] == "3 check(s) failed, 1 not checked"
+    skipped = sum(line.startswith("- ") for line in out.splitlines())
+    assert skipped >= 1
+    assert out.splitlines()[-1] == f"3 check(s) failed, {skipped} not checked"
     assert db.read_bytes() == before  # doctor only reads
 
     checks = json.loads(gepad(tmp_path, "doctor", "--json").stdout)
     assert checks["ok"] is False
     assert all(c["hint"] for c in checks["checks"] if not c["ok"])
-    assert [c["name"] for c in checks["checks"] if c["skipped"]] == ["optimizer has a model"]
+    assert "optimizer has a model" in [c["name"] for c in checks["checks"] if c["skipped"]]
 
 
 def test_doctor_fresh_home_only_lacks_the_daemon(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ PROMPT_FIELDS = {
 EXAMPLE_FIELDS = {
     "id", "kind", "component", "workspace", "file", "language", "context", "output", "corrected",
     "comment", "outcome", "generation_id", "prompt_version", "split", "retired", "created_at",
-    "source",
+    "source", "truncated",
 }  # fmt: skip
 
 

@@ -21,8 +21,8 @@ DOC = Path(__file__).resolve().parents[3] / "docs" / "protocol.md"
 METHODS = [
     "status.get", "prompt.get", "prompt.history", "prompt.subscribe", "prompt.set",
     "prompt.rollback", "prompt.pin", "prompt.approve", "feedback.submit", "examples.list",
-    "generation.record", "prompt.provenance", "examples.retire", "examples.unretire",
-    "dashboard.open",
+    "examples.get", "generation.record", "prompt.provenance", "examples.retire",
+    "examples.unretire", "dashboard.open",
 ]  # fmt: skip
 
 

@@ -37,6 +37,7 @@ from gepad_client._errors import (
 )
 from gepad_client._loopback import ALLOW_NON_LOOPBACK_ENV, is_loopback_ws_url, non_loopback_allowed
 from gepad_client._types import (
+    Example,
     ExamplesPage,
     FeedbackResult,
     GenerationResult,
@@ -400,11 +401,21 @@ class GepadClient:
         params["kind"] = kind.replace("-", "_")
         return cast(FeedbackResult, await self.call("feedback.submit", params))
 
-    async def list_examples(self, *, limit: int = 50, kind: str | None = None) -> ExamplesPage:
+    async def list_examples(
+        self, *, limit: int = 50, kind: str | None = None, cursor: str | None = None
+    ) -> ExamplesPage:
+        """One page, newest first; a page may hold fewer than `limit` (the reply is capped):
+        follow `next_cursor` for more. Long text fields are cut (`truncated`)."""
         params: dict[str, Any] = {"limit": limit}
         if kind is not None:
             params["kind"] = kind.replace("-", "_")
+        if cursor is not None:
+            params["cursor"] = cursor
         return cast(ExamplesPage, await self.call("examples.list", params))
+
+    async def get_example(self, example_id: int) -> Example:
+        """One example with every field whole."""
+        return cast(Example, await self.call("examples.get", {"id": example_id}))
 
     async def record_generation(self, output: str, **fields: Any) -> GenerationResult:
         params = {k: v for k, v in fields.items() if v is not None}

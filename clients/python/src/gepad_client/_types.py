@@ -5,7 +5,7 @@ Replies are plain dicts at run time; these only describe them.
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 __all__ = [
     "Example",
@@ -89,10 +89,14 @@ class Example(TypedDict):
     split: str
     retired: bool
     created_at: float
+    # In `examples.list`: true when a long text field was cut (`examples.get` has it whole).
+    truncated: NotRequired[bool]
 
 
 class ExamplesPage(TypedDict):
     examples: list[Example]
+    # Pass to `list_examples(cursor=...)` for the next page; None on the last one.
+    next_cursor: NotRequired[str | None]
 
 
 class GenerationResult(TypedDict):

@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     examples.add_argument("--json", action="store_true", help="machine-readable output")
     examples.add_argument("--limit", type=positive_int, default=50, help="how many (50)")
     examples.add_argument("--kind", help="only this kind (thumbs-down, correction, ...)")
+    examples.add_argument(
+        "--id", type=positive_int, help="show this one example whole (listings cut long fields)"
+    )
     examples.set_defaults(handler="examples")
 
     _add_feedback(commands)

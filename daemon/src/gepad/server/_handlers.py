@@ -17,7 +17,8 @@ from gepad.errors import (
 )
 from gepad.prompts import PromptService
 from gepad.server._dispatch import MethodSpec, Result, Subscribe
-from gepad.server._encode import example_to_wire, prompt_state_to_wire, prompt_version_to_wire
+from gepad.server._encode import prompt_state_to_wire, prompt_version_to_wire
+from gepad.server._examples import examples_methods
 from gepad.server._protocol import CONFLICT, INVALID_PARAMS, NOT_FOUND, UNAVAILABLE, RpcError
 from gepad.server._review import review_methods
 from gepad.server._wire import (
@@ -29,7 +30,6 @@ from gepad.server._wire import (
     DeliverEnableParams,
     DeliverStatusParams,
     EmptyParams,
-    ExamplesListParams,
     Feedback,
     GenerationRecordParams,
     HistoryParams,
@@ -280,10 +280,6 @@ class _Methods:
         if await self._store.get_generation(generation_id) is None:
             raise RpcError(NOT_FOUND, f"generation {generation_id} not found")
 
-    async def examples_list(self, p: ExamplesListParams) -> dict[str, Any]:
-        rows = await self._store.list_examples(limit=p.limit, kind=p.kind)
-        return {"examples": [example_to_wire(e) for e in rows]}
-
     async def generation_record(self, p: GenerationRecordParams) -> dict[str, Any]:
         generation_id = await self._store.record_generation(
             NewGeneration(
@@ -359,7 +355,6 @@ def build_methods(
         MethodSpec("prompt.pin", PinParams.model_validate, m.prompt_pin),
         MethodSpec("prompt.approve", ApproveParams.model_validate, m.prompt_approve),
         MethodSpec("feedback.submit", parse_feedback, m.feedback_submit),
-        MethodSpec("examples.list", ExamplesListParams.model_validate, m.examples_list),
         MethodSpec("generation.record", GenerationRecordParams.model_validate, m.generation_record),
         MethodSpec("optimizer.status", EmptyParams.model_validate, m.optimizer_status),
         MethodSpec("optimizer.run", OptimizerRunParams.model_validate, m.optimizer_run),
@@ -373,5 +368,6 @@ def build_methods(
         MethodSpec("workspace.remove", WorkspaceParams.model_validate, m.workspace_remove),
         MethodSpec("workspace.list", EmptyParams.model_validate, m.workspace_list),
         *review_methods(store, prompts, optimizer),
+        *examples_methods(store),
     ]
     return {spec.name: spec for spec in specs}

@@ -107,6 +107,8 @@ class ExamplesListParams(_Params):
         ]
         | None
     ) = None
+    # `next_cursor` of the previous page (opaque; same `kind` expected).
+    cursor: Annotated[str, StringConstraints(max_length=200)] | None = None
 
 
 class GenerationRecordParams(_Params):

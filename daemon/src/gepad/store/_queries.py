@@ -164,6 +164,41 @@ async def list_examples(
     return [_example(r) for r in rows]
 
 
+_PREVIEW_TEXT = ("context", "output", "corrected", "comment")
+
+
+async def list_example_previews(
+    conn: aiosqlite.Connection,
+    *,
+    limit: int,
+    kind: str | None,
+    before_id: int | None,
+    preview_chars: int,
+) -> list[tuple[Example, bool]]:
+    """Newest first, below `before_id`; each text field cut to `preview_chars` characters in
+    SQL (so a listing never loads a huge example whole), with a flag telling whether any was
+    cut."""
+    where = ["retired = 0"]
+    params: list[Any] = []
+    if kind is not None:
+        where.append("kind = ?")
+        params.append(kind)
+    if before_id is not None:
+        where.append("id < ?")
+        params.append(before_id)
+    columns = _EXAMPLE_COLUMNS
+    for name in _PREVIEW_TEXT:
+        columns = columns.replace(f" {name},", f" substr({name}, 1, {int(preview_chars)}),", 1)
+    cut = " OR ".join(f"coalesce(length({n}), 0) > {int(preview_chars)}" for n in _PREVIEW_TEXT)
+    rows = await _rows(
+        conn,
+        f"SELECT {columns}, ({cut}) FROM examples WHERE {' AND '.join(where)} "
+        "ORDER BY id DESC LIMIT ?",
+        [*params, limit],
+    )
+    return [(_example(r), bool(r[-1])) for r in rows]
+
+
 async def count_examples_by_kind(
     conn: aiosqlite.Connection, *, include_retired: bool
 ) -> dict[str, int]:

@@ -388,6 +388,35 @@ class Store:
                 conn, limit=limit, kind=kind, include_retired=include_retired, after_id=after_id
             )
 
+    async def list_example_previews(
+        self,
+        *,
+        limit: int,
+        kind: str | None = None,
+        before_id: int | None = None,
+        preview_chars: int = 4096,
+    ) -> list[tuple[Example, bool]]:
+        """Unretired examples newest first, below `before_id`, text fields cut to
+        `preview_chars`; each with True when something was cut (`examples.list` pages)."""
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_001:
+            raise InvalidFieldError("limit", f"must be an integer from 1 to 10001, got {limit!r}")
+        if kind is not None:
+            check_choice("kind", kind, EXAMPLE_KINDS)
+        if before_id is not None:
+            check_id("before_id", before_id)
+        if (
+            isinstance(preview_chars, bool)
+            or not isinstance(preview_chars, int)
+            or preview_chars < 1
+        ):
+            raise InvalidFieldError(
+                "preview_chars", f"must be a positive integer, got {preview_chars!r}"
+            )
+        async with self._reading(None) as conn:
+            return await q.list_example_previews(
+                conn, limit=limit, kind=kind, before_id=before_id, preview_chars=preview_chars
+            )
+
     async def count_examples_by_kind(
         self, *, include_retired: bool = False, tx: Tx | None = None
     ) -> dict[str, int]:
