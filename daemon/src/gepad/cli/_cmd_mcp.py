@@ -17,5 +17,6 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
     from gepad.mcp_server import serve_stdio
 
-    asyncio.run(serve_stdio())
+    home = getattr(args, "home", None)
+    asyncio.run(serve_stdio(home.expanduser().resolve() if home is not None else None))
     return EXIT_OK

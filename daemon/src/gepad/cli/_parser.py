@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from gepad import __version__
 
@@ -112,6 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
     dashboard.add_argument("--print-url", action="store_true", help="only print its URL")
     dashboard.set_defaults(handler="dashboard")
     mcp = commands.add_parser("mcp", help="serve the prompt and feedback tools over MCP (stdio)")
+    mcp.add_argument(
+        "--home",
+        type=Path,
+        help="gepad's home (GEPAD_HOME), for MCP clients that do not pass the environment on",
+    )
     mcp.set_defaults(handler="mcp")
     lsp = commands.add_parser("lsp", help="the language server for editors (LSP over stdio)")
     lsp.add_argument("--verbose", action="store_true", help="log at DEBUG level (stderr)")
