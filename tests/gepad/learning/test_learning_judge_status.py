@@ -10,6 +10,7 @@ import pytest
 from gepad_learning_testing import (
     feed_thumbs_down,
     live_stack,
+    llm_outcomes,
     run_optimizer,
     scenario,
     seed_output,
@@ -31,6 +32,8 @@ async def test_status_reports_calibration_kappa_and_judge_cost(tmp_path: Path) -
                 await client.submit_feedback("thumbs_up", context=task.input, output=liked)
             await run_optimizer(client, 12, timeout=90)
             status = await client.get_status()
+        # Every call, calibration included, is recorded (and so counts against the budget).
+        assert llm_outcomes(stack.db_path)["ok"] == stack.server.stats()["requests"]
     judge = status["optimizer"]["judge"]
     assert judge["mode"] == "single"
     assert 0 < judge["cost"]["single"]["calls_per_rollout"] <= 1  # cache hits cost nothing

@@ -178,12 +178,14 @@ def test_each_kind_is_scored_in_the_persisted_engine_state(learned: Learned) -> 
     assert budget["rollouts"] == learned.status["components"]["general"]["rollouts"] > 0
     assert budget["unscored_rollouts"] == 0
 
-    # The thumbs-up guard passes under any prompt; the seed prompt states no rule, so it fails
-    # every complaint (a correction keeps some credit for similarity).
+    # The thumbs-up guard grades regressions: the liked output followed snake_case, which the
+    # seed prompt does not state, so the seed prompt loses it (0.0). The seed prompt also
+    # fails every complaint (a correction keeps some credit for similarity).
     up = str(learned.ids["thumbs_up"])
     liked = [s[up] for s in by_candidate.values() if up in s]
-    assert liked and set(liked) == {1.0}
+    assert liked and set(liked) <= {0.0, 1.0}
     seed_id = next(c["id"] for c in state["candidates"] if c["origin"] == "seed")
+    assert by_candidate[seed_id].get(up, 0.0) == 0.0
     complaints = {
         str(learned.ids[k]) for k in ("thumbs_down", "comment", "test_result", "compile_result")
     }

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from gepad.learning._adapters import BufferedRecorder, to_store_call
 from gepad.learning._metric import Metric
 from gepad.store import Example, Store
 
@@ -72,9 +73,19 @@ class _Result:
 
 class Calibrator:
     def __init__(
-        self, store: Store, metric: Metric, *, judge_model: str, per_run: int, threshold: float
+        self,
+        store: Store,
+        metric: Metric,
+        *,
+        judge_model: str,
+        per_run: int,
+        threshold: float,
+        recorder: BufferedRecorder | None = None,
     ) -> None:
         self._store = store
+        # The LLM client's call records: written to the store after each re-judgement, so the
+        # calls count against the daily budget like every other.
+        self._recorder = recorder
         self._metric = metric
         self._model = judge_model
         self._mode = metric.judge.settings.mode
@@ -106,7 +117,10 @@ class Calibrator:
         for example in await self._candidates():
             label = _label(example)
             assert label is not None
-            grade = await self._metric.rejudge(example)
+            try:
+                grade = await self._metric.rejudge(example)
+            finally:
+                await self._record_calls(example.component)
             self._calls += grade.calls
             self._tokens += grade.tokens
             done += 1
@@ -129,6 +143,12 @@ class Calibrator:
             if done >= self._per_run:
                 break
         return done
+
+    async def _record_calls(self, component: str) -> None:
+        if self._recorder is None:
+            return
+        for record in self._recorder.take():
+            await self._store.record_llm_call(None, to_store_call(record, component))
 
     async def _candidates(self) -> list[Example]:
         rows = await self._store.list_examples(limit=_SCAN)

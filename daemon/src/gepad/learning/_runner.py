@@ -102,6 +102,7 @@ class OptimizerRunner:
             judge_model=self._llm.model_for("judge"),
             per_run=settings.judge.calibration_per_run,
             threshold=settings.judge.kappa_threshold,
+            recorder=self._recorder,
         )
         self._optimizers = {
             c: ComponentOptimizer(
