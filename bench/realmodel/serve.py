@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from models import MODELS, cached_model  # noqa: E402
+from models import MODELS, cached_model
 
 
 def free_port() -> int:
@@ -48,8 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     path = cached_model(args.model)
     if path is None:
         print(
-            f"{args.model} is not set up: run "
-            f"python bench/realmodel/setup.py --model {args.model}",
+            f"{args.model} is not set up: run python bench/realmodel/setup.py --model {args.model}",
             file=sys.stderr,
         )
         return 2
@@ -82,9 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     if args.stdin_lifeline:
-        threading.Thread(
-            target=lambda: (sys.stdin.read(), stop.set()), daemon=True
-        ).start()
+        threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
     stop.wait()
     del server
     print("stopped", flush=True)

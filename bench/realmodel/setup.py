@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from models import (  # noqa: E402
+from models import (
     MODELS,
     RUNTIME_PIN,
     ModelSpec,
@@ -85,10 +85,9 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_install:
             return 3 if pip_install([RUNTIME_PIN]) else 0
         return 0
-    if not args.no_install:
-        if pip_install([RUNTIME_PIN, *spec.requirements]) != 0:
-            print(f"pip could not install {spec.name}'s packages", file=sys.stderr)
-            return 3
+    if not args.no_install and pip_install([RUNTIME_PIN, *spec.requirements]) != 0:
+        print(f"pip could not install {spec.name}'s packages", file=sys.stderr)
+        return 3
     try:
         path = join_and_verify(spec)
     except (FileNotFoundError, ValueError) as exc:
