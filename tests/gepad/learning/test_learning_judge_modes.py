@@ -234,3 +234,29 @@ async def test_calibration_flags_a_judge_that_disagrees_with_the_user(
         assert "stronger or different model" in summary["message"]
     finally:
         await store.close()
+
+
+@pytest.mark.parametrize(
+    ("line", "key"),
+    [
+        ('judge_mode = "best-of"', "judge_mode"),
+        ("judge_repeats = 0", "judge_repeats"),
+        ("judge_temperature = 0", "judge_temperature"),
+        ("judge_calibration_per_run = -1", "judge_calibration_per_run"),
+        ("judge_kappa_threshold = 2", "judge_kappa_threshold"),
+    ],
+)
+def test_judge_config_keys_are_validated(tmp_path: Path, line: str, key: str) -> None:
+    from gepad.config import load_config
+    from gepad.errors import ConfigError
+    from gepad.paths import resolve_paths
+
+    paths = resolve_paths({"GEPAD_HOME": str(tmp_path)})
+    paths.config_file.parent.mkdir(parents=True, exist_ok=True)
+    paths.config_file.write_text(line + "\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(paths, {})
+    assert f"'{key}'" in str(err.value) and str(paths.config_file) in str(err.value)
+    paths.config_file.write_text("judge_repeats = 5\n")
+    good = load_config(paths, {"GEPAD_JUDGE_MODE": "repeat"})
+    assert (good.judge_mode, good.judge_repeats, good.judge_kappa_threshold) == ("repeat", 5, 0.4)
