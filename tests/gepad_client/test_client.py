@@ -15,6 +15,7 @@ from gepad_client import (
     ConnectionLost,
     DaemonNotRunning,
     GepadClient,
+    RequestTooLarge,
     RpcError,
 )
 
@@ -200,7 +201,15 @@ async def test_a_subscription_ends_when_the_connection_is_lost(tmp_path: Path) -
 
 
 async def test_an_oversized_message_loses_the_connection_clearly(daemon: RunningDaemon) -> None:
+    # A client that found the daemon through daemon.json knows its limit: it refuses the
+    # request before sending it, names the limit, and keeps the connection (issue 12, 22).
     async with GepadClient.connect(daemon.home) as client:
+        with pytest.raises(RequestTooLarge, match=r"max_message_bytes") as refused:
+            await client.set_prompt("x" * (2 * 1024 * 1024))
+        assert refused.value.limit == 1_048_576 and "1.0 MiB" in str(refused.value)
+        assert (await client.get_status())["pid"] == daemon.pid
+    # Without that (an explicit url), the daemon's own limit still closes with 1009.
+    async with GepadClient.connect(url=daemon.ws_url, token=daemon.token) as client:
         with pytest.raises(ConnectionLost, match="1009"):
             await client.set_prompt("x" * (2 * 1024 * 1024))
     async with GepadClient.connect(daemon.home) as client:
