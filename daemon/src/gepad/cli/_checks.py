@@ -27,6 +27,7 @@ __all__ = [
     "check_daemon",
     "check_database",
     "check_judge",
+    "check_models_answer",
     "check_optimizer",
     "run_checks",
 ]
@@ -170,8 +171,16 @@ def check_judge(ctx: DoctorContext) -> CheckResult:
     return CheckResult(name, ok, detail, hint, skipped=skipped)
 
 
+def check_models_answer(ctx: DoctorContext) -> CheckResult:
+    """A real tiny completion to each model (gepad.cli._check_model), not a TCP connect."""
+    from gepad.cli._check_model import check_models_answer as probe
+
+    return probe(ctx)
+
+
 DEFAULT_CHECKS: tuple[Check, ...] = (
     check_config, check_database, check_daemon, check_optimizer, check_judge,
+    check_models_answer,
 )  # fmt: skip
 
 
