@@ -39,6 +39,15 @@ class StoreClosedError(StoreError):
     """The store was closed; no further reads or writes are possible."""
 
 
+class DiskFullError(StoreError):
+    """A write failed because the disk is full; the message says so and names the path."""
+
+
+class CorruptDatabaseError(StoreError):
+    """The database file is damaged; gepad refuses to write to it. The message names the
+    file and what to do (restore a backup, or move it aside)."""
+
+
 class PromptError(GepadError):
     """A prompt operation was refused."""
 

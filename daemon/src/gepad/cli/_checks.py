@@ -115,6 +115,16 @@ def check_database(ctx: DoctorContext) -> CheckResult:
             f"{db}: cannot read it as a database ({exc})",
             "move the file aside; gepad creates a fresh one on start",
         )
+    problems = _quick_check(db)
+    if problems:
+        from gepad.store import corrupt_advice
+
+        return CheckResult(
+            name,
+            False,
+            f"{db}: the database is corrupt (quick_check: {'; '.join(problems[:3])})",
+            corrupt_advice(db),
+        )
     if version > SCHEMA_VERSION:
         return CheckResult(
             name,
@@ -193,6 +203,16 @@ def run_checks(ctx: DoctorContext, checks: Sequence[Check] = DEFAULT_CHECKS) -> 
             label = getattr(check, "__name__", "check").removeprefix("check_").replace("_", " ")
             results.append(CheckResult(label, False, f"the check itself failed: {exc!r}"))
     return results
+
+
+def _quick_check(db: Path) -> list[str]:
+    """What `PRAGMA quick_check` finds (read-only; empty: intact)."""
+    from gepad.store import quick_check
+
+    try:
+        return quick_check(db)
+    except sqlite3.Error as exc:
+        return [str(exc)]
 
 
 def _nearest_existing(path: Path) -> Path:

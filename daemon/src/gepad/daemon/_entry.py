@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import logging
 import os
 import sys
@@ -66,6 +67,9 @@ def run_foreground(*, verbose: bool, environ: Mapping[str, str] | None = None) -
     except OSError as exc:
         _say(f"cannot write the log file {paths.log_file}: {exc.strerror or exc}")
         return EXIT_FAILURE
+    # On a full disk the log file cannot be written either: say so once on stderr (below)
+    # instead of a "--- Logging error ---" traceback for every record.
+    logging.raiseExceptions = False
     unknown = unknown_env_vars(env)
     if unknown:
         # A typo (GEPAD_LOGLEVEL) would otherwise be ignored without a word.
@@ -91,6 +95,15 @@ def run_foreground(*, verbose: bool, environ: Mapping[str, str] | None = None) -
     except GepadError as exc:
         log.error("cannot start: %s", exc)
         _say(f"cannot start: {exc}")
+        return EXIT_FAILURE
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            log.exception("the daemon failed")
+            _say(f"the daemon failed ({exc}); see {paths.log_file}")
+            return EXIT_FAILURE
+        where = exc.filename or paths.home
+        log.error("cannot start: disk full: no space left on device for %s", where)
+        _say(f"cannot start: disk full: no space left on device for {where}; free some space")
         return EXIT_FAILURE
     except Exception:
         log.exception("the daemon failed")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from gepad.errors import (
+    CorruptDatabaseError,
+    DiskFullError,
     InvalidFieldError,
     InvalidPromptError,
     NotFoundError,
@@ -27,4 +29,7 @@ def map_exception(exc: Exception) -> RpcError | None:
         return RpcError(CONFLICT, str(exc))
     if isinstance(exc, StoreClosedError):
         return RpcError(UNAVAILABLE, "the daemon is shutting down")
+    if isinstance(exc, DiskFullError | CorruptDatabaseError):
+        # Says "disk full" / "corrupt" with the path; the operation was not carried out.
+        return RpcError(UNAVAILABLE, str(exc))
     return None

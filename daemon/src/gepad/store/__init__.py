@@ -4,6 +4,7 @@
 docs/store.md for the schema, migrations, durability and the duplicate rule.
 """
 
+from ._integrity import corrupt_advice, quick_check, storage_error
 from ._migrations import SCHEMA_VERSION
 from ._models import (
     DEFAULT_COMPONENT,
@@ -65,4 +66,7 @@ __all__ = [
     "Split",
     "Store",
     "Tx",
+    "corrupt_advice",
+    "quick_check",
+    "storage_error",
 ]

@@ -44,6 +44,7 @@ from gepad.errors import InvalidFieldError, StoreClosedError, StoreError
 
 from . import _capture_queries as cq
 from . import _queries as q
+from ._integrity import require_intact, storage_error
 from ._migrations import check_before_writing, migrate, preflight
 from ._models import (
     EXAMPLE_KINDS,
@@ -88,7 +89,7 @@ def _translated(path: Path) -> Iterator[None]:
     try:
         yield
     except sqlite3.Error as exc:
-        raise StoreError(f"{path}: database error: {exc}") from exc
+        raise storage_error(exc, path) from exc
 
 
 class Store:
@@ -127,8 +128,9 @@ class Store:
     ) -> Store:
         """Open (creating if needed) and migrate the database at `path`.
 
-        Raises `SchemaTooNewError` for a database written by a newer gepad, and `StoreError`
-        for a file that is not gepad's; neither case writes a byte to the file.
+        Raises `SchemaTooNewError` for a database written by a newer gepad, `StoreError`
+        for a file that is not gepad's, `CorruptDatabaseError` when `PRAGMA quick_check`
+        finds damage, and `DiskFullError` when the disk is full; none writes to the file.
         """
         path = Path(path)
         check_number("dedupe_window_s", dedupe_window_s, minimum=0.0)
@@ -141,6 +143,7 @@ class Store:
                 "busy_timeout_ms", f"must be a non-negative integer, got {busy_timeout_ms!r}"
             )
         await asyncio.to_thread(preflight, path)
+        await asyncio.to_thread(require_intact, path)  # quick_check: never write a damaged file
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
