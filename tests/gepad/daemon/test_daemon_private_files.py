@@ -102,3 +102,28 @@ def test_a_debug_daemon_never_logs_a_request_body(tmp_path: Path) -> None:
     assert " DEBUG " in log  # DEBUG really was on
     assert planted not in log
     assert planted not in daemon.stderr()
+
+
+@pytest.mark.parametrize("third_party", [False, True])
+def test_third_party_loggers_stay_at_warning_unless_asked(
+    tmp_path: Path, third_party: bool
+) -> None:
+    import logging
+
+    from gepad._logging import THIRD_PARTY_LOGGERS, configure_logging
+
+    log_file = tmp_path / "logs" / "gepad.log"
+    detach = configure_logging(log_file, level="DEBUG", verbose=False, third_party=third_party)
+    try:
+        logging.getLogger("openai._base_client").debug("Request options: BODY-%s", third_party)
+        logging.getLogger("gepad.test").debug("gepad's own debug line")
+        for name in ("openai", "httpx", "litellm", "LiteLLM", "websockets", "aiosqlite"):
+            assert name in THIRD_PARTY_LOGGERS
+            effective = logging.getLogger(f"{name}.child").getEffectiveLevel()
+            assert effective == (logging.DEBUG if third_party else logging.WARNING), name
+    finally:
+        detach()
+    text = log_file.read_text()
+    assert "gepad's own debug line" in text
+    assert ("BODY-True" in text) is third_party
+    assert _mode(log_file) == 0o600
