@@ -51,7 +51,10 @@ class Answers:
         wanted = set(p.examples)
         scored: dict[str, float] = {}
         unscored: list[str] = []
-        for o in result.outcomes:
+        learnable = self._c.data.active_set(*self._c.data.learn_splits)
+        # Of a long validation pass only the last traces fit the per-candidate cap anyway.
+        keep_from = len(result.outcomes) - self._c.config.max_traces_per_candidate
+        for index, o in enumerate(result.outcomes):
             ex = o.example_id
             if ex not in wanted:
                 continue
@@ -66,10 +69,10 @@ class Answers:
                 unscored.append(ex)
                 continue
             scored[ex] = 1.0 if score > 1.0 else 0.0 if score < 0.0 else float(score)
-            learn = train or self._c.data.is_active(ex, *self._c.data.learn_splits)
-            if learn and cid is not None:
+            if cid is not None and (train or ex in learnable):
                 s.train_scores.setdefault(cid, {})[ex] = scored[ex]
-                self._keep_trace(cid, o)
+                if train or index >= keep_from:
+                    self._keep_trace(cid, o)
         s.unscored_rollouts += len(unscored)
         if cid is not None and not train:
             self._c.board.mark_unscored(cid, unscored)

@@ -24,6 +24,7 @@ class Dataset:
         self._s = state
         self._config = config
         self._active: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._sets: dict[tuple[str, ...], frozenset[str]] = {}
         # The examples reflection learns from: training, and validation feedback too when the
         # configuration says so (every example is the user's own feedback).
         self.learn_splits: tuple[str, ...] = (
@@ -34,6 +35,7 @@ class Dataset:
 
     def _changed(self) -> None:
         self._active.clear()
+        self._sets.clear()
         self.version += 1
 
     def split_of(self, example_id: str) -> str | None:
@@ -42,6 +44,14 @@ class Dataset:
     def is_active(self, example_id: str, *splits: str) -> bool:
         split = self._s.splits.get(example_id)
         return split is not None and split in splits and example_id not in self._s.retired
+
+    def active_set(self, *splits: str) -> frozenset[str]:
+        """`active(*splits)` as a set, for membership tests in the hot loops."""
+        cached = self._sets.get(splits)
+        if cached is None:
+            cached = frozenset(self.active(*splits))
+            self._sets[splits] = cached
+        return cached
 
     def active(self, *splits: str) -> tuple[str, ...]:
         """The active examples of `splits`, in the order they were added."""

@@ -88,17 +88,24 @@ class Scoreboard:
         """Add `cid`'s validation scores (an example already scored keeps its first score)."""
         self._fresh()
         table = self._s.val_scores.setdefault(cid, {})
+        marks = self._s.unscored.get(cid, set())
+        pareto = self._data.active_set("val")
+        scored_splits = self._data.active_set("val", "holdout")
+        add_score = self._frontier.add_score
         changed = False
+        covered = 0
+        # The hot loop of a full evaluation (thousands of examples): sets, no calls per score.
         for ex, v in scored.items():
             if ex in table:
                 continue
             table[ex] = v
             changed = True
-            counted = ex in self._s.unscored.get(cid, ())
-            if not counted and self._data.is_active(ex, "val", "holdout"):
-                self._covered[cid] = self._covered.get(cid, 0) + 1
-            if self._data.is_active(ex, "val"):
-                self._frontier.add_score(cid, ex, v)
+            if ex in scored_splits and ex not in marks:
+                covered += 1
+            if ex in pareto:
+                add_score(cid, ex, v)
+        if covered:
+            self._covered[cid] = self._covered.get(cid, 0) + covered
         if changed:
             self._means.pop(cid, None)
             self._survivors = None

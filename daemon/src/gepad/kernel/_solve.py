@@ -371,6 +371,9 @@ async def solve(
         perfect_score=1.0 if gpu is not None else _CPU_ONLY_MAX,
         merge_minibatch_size=min(5, len(problems)),
         quote_guard_chars=0,
+        # Each problem's validation example is its training example again (one compile): its
+        # feedback teaches reflection nothing the training one does not.
+        reflect_on_val=False,
     )
     engine = Engine.start(
         {COMPONENT: seed_prompt}, seed=seed, config=engine_config, stop=MaxRollouts(budget)
