@@ -247,8 +247,8 @@ async def test_llm_calls_created_at_is_the_calls_own_start(tmp_path: Any) -> Non
 
 
 async def test_the_probe_calls_a_missing_key_missing_credentials() -> None:
-    from gepad.learning._probe import MISSING_CREDENTIALS, probe_model
+    from gepad.learning._probe import NO_CREDENTIALS_PREFIX, probe_model
 
     problem = await probe_model("openai/gpt-4o-mini", None, environ={})
-    assert problem is not None and problem.startswith(MISSING_CREDENTIALS)
+    assert problem is not None and problem.startswith(NO_CREDENTIALS_PREFIX)
     assert "OPENAI_API_KEY" in problem

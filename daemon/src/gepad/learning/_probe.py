@@ -13,11 +13,11 @@ import os
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-__all__ = ["MISSING_CREDENTIALS", "probe_model"]
+__all__ = ["NO_CREDENTIALS_PREFIX", "probe_model"]
 
 # How a problem that is an authentication problem (no key at all) starts: the runner reports
 # it as "auth-error", not as a model it waits for.
-MISSING_CREDENTIALS = "missing credentials"
+NO_CREDENTIALS_PREFIX = "missing credentials"
 
 _OLLAMA_DEFAULT = "http://localhost:11434"
 # Provider prefix (or bare-name prefix) -> environment variables litellm reads for its key.
@@ -73,7 +73,7 @@ async def probe_model(
         if provider == prefix or (not provider and name.startswith(prefix)):
             if not any(env.get(k) for k in keys):
                 return (
-                    f"{MISSING_CREDENTIALS}: {model} needs {' or '.join(keys)} in the environment"
+                    f"{NO_CREDENTIALS_PREFIX}: {model} needs {' or '.join(keys)} in the environment"
                 )
             return None
     return None  # a provider we cannot check cheaply: the first call will tell

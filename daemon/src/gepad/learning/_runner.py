@@ -24,7 +24,7 @@ from gepad.learning._calibration import Calibrator
 from gepad.learning._component import ComponentOptimizer
 from gepad.learning._judging import JudgeSettings
 from gepad.learning._metric import Metric
-from gepad.learning._probe import MISSING_CREDENTIALS, probe_model
+from gepad.learning._probe import NO_CREDENTIALS_PREFIX, probe_model
 from gepad.llm import (
     CircuitOpenError,
     LlmAuthError,
@@ -282,7 +282,7 @@ class OptimizerRunner:
         for purpose in ("task", "reflection", "judge"):
             model = llm.model_for(purpose)
             problem = await probe_model(model, llm.api_base_for(model))
-            if problem is not None and problem.startswith(MISSING_CREDENTIALS):
+            if problem is not None and problem.startswith(NO_CREDENTIALS_PREFIX):
                 self._last_error = problem
                 self._set_state("auth-error", f"the {purpose} model has no credentials: {problem}")
                 return False
