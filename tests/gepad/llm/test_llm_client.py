@@ -545,8 +545,8 @@ async def test_cache_key_is_over_the_redacted_messages(server: FakeOpenAI) -> No
     masked = user("token [REDACTED:github-token]")
     assert list(cache.data) == [
         cache_key(
-                "openai/sim-task", server.api_base, masked, {"temperature": 0.0, "max_tokens": 1024}
-            )
+            "openai/sim-task", server.api_base, masked, {"temperature": 0.0, "max_tokens": 1024}
+        )
     ]
 
 
