@@ -21,12 +21,65 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from gepad.errors import ConfigError
 from gepad.paths import Paths
 
-__all__ = ["DEFAULT_MODEL", "ENV_PREFIX", "Config", "load_config", "unknown_env_vars"]
+__all__ = [
+    "DEFAULT_MODEL",
+    "ENV_PREFIX",
+    "ComponentEngineSettings",
+    "Config",
+    "EngineSettings",
+    "load_config",
+    "unknown_env_vars",
+]
 
 ENV_PREFIX = "GEPAD_"
 DEFAULT_MODEL = "ollama/qwen2.5-coder:7b"
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class ComponentEngineSettings(BaseModel):
+    """The engine knobs a user may set (see docs/engine.md for what each does)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    minibatch_size: Annotated[int, Field(ge=1, le=64)] | None = None
+    selection: Literal["pareto", "current_best", "epsilon_greedy"] | None = None
+    use_merge: bool | None = None
+    max_merges: Annotated[int, Field(ge=0)] | None = None
+    max_prompt_chars: Annotated[int, Field(ge=100)] | None = None
+    val_fraction: Annotated[float, Field(gt=0, lt=1)] | None = None
+    holdout_fraction: Annotated[float, Field(ge=0, lt=1)] | None = None
+    restore_dropped: bool | None = None
+    prune_every: Annotated[int, Field(ge=0)] | None = None
+    prune_tries: Annotated[int, Field(ge=1, le=100)] | None = None
+    reflect_on_val: bool | None = None
+    prefer_shorter: bool | None = None
+    # The verbatim-quote guard: off by default. It compares new lines with the reflection
+    # records' input, which in the daemon is the user's own code context.
+    quote_guard_chars: Annotated[int, Field(ge=0)] | None = None
+
+    def values(self) -> dict[str, object]:
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
+
+class EngineSettings(ComponentEngineSettings):
+    """`[engine]` with its optional `[engine.kernel]` override."""
+
+    kernel: ComponentEngineSettings = Field(default_factory=ComponentEngineSettings)
+
+    @model_validator(mode="after")
+    def _no_quote_guard_for_kernels(self) -> EngineSettings:
+        # Kernel rules name identifiers (`__shfl_down_sync`) that the context holds verbatim.
+        if self.kernel.quote_guard_chars:
+            raise ValueError(
+                "engine.kernel.quote_guard_chars must stay 0 (kernel rules quote code)"
+            )
+        return self
+
+    def values(self) -> dict[str, object]:
+        out = super().values()
+        out.pop("kernel", None)
+        return out
 
 
 class Config(BaseModel):
@@ -72,6 +125,8 @@ class Config(BaseModel):
     optimize_every_minutes: Annotated[float, Field(gt=0)] = 30.0
     optimize_run_rollouts: Annotated[int, Field(ge=1)] = 200
     optimizer_enabled: bool = True
+    # How the optimizer searches, per component ([engine], [engine.kernel]).
+    engine: EngineSettings = Field(default_factory=EngineSettings)
     merge_model: str | None = None
     assist_model: str | None = None
     llm_timeout_s: Annotated[float, Field(gt=0)] = 60.0
