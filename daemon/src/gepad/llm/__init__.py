@@ -3,7 +3,7 @@
 Importing this package does not import litellm; the client loads it on its first call.
 """
 
-from ._client import LlmClient, cache_key
+from ._client import LlmClient
 from ._errors import (
     CircuitOpenError,
     LlmAuthError,
@@ -24,6 +24,7 @@ from ._redact import (
     redact_messages,
     shannon_entropy,
 )
+from ._request import cache_key
 from ._settings import CACHE_MODES, DEFAULT_MODEL, CacheMode, LlmSettings
 from ._types import (
     OUTCOMES,
