@@ -25,6 +25,7 @@ from gepa_engine._templates import (
     RECORD_TEMPLATE,
     REFLECTION_TEMPLATE,
 )
+from gepad_sim._errors import SimError
 from gepad_sim._harness import make_lms
 from gepad_sim._lms import Record, SimLMs
 from gepad_sim._realistic import RealisticLMs
@@ -276,6 +277,11 @@ class SimRoles:
             phrasings = {
                 rid: tuple(extra.phrasings) for rid, extra in self._scenario.realistic.rules.items()
             }
+        if not isinstance(self._sim, SimLMs) and not isinstance(
+            getattr(self._sim, "_answers", None), dict
+        ):
+            # Without it every realistic output would read as off-task and score 0.
+            raise SimError("the realistic LMs keep no `_answers` registry for the judge to read")
         reader = v1_reader if isinstance(self._sim, SimLMs) else self._realistic_reader
         return SimJudge(
             self._scenario.rules, self._tasks_by_input, reader=reader, phrasings=phrasings,
