@@ -184,3 +184,29 @@ def test_gepad_mcp_home_finds_the_daemon_without_gepad_home(daemon: Daemon, tmp_
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.mark.timeout(60)
+async def test_after_a_1009_close_the_next_call_reconnects(tmp_path: Path) -> None:
+    """daemon.json overstates the limit, so the daemon itself closes the connection (1009)."""
+    d = start(tmp_path / "gepad", config="max_message_bytes = 4096\n")
+    try:
+        info_file = d.run_dir / "daemon.json"
+        info = json.loads(info_file.read_text())
+        info["max_message_bytes"] = 64 * 1024 * 1024
+        info_file.write_text(json.dumps(info))
+        link = DaemonLink(d.home, attempts=5, delay_s=0.1)
+        app = GepadMcp(link)
+        try:
+            async with Client(app.server, mode="legacy") as client:
+                big = await client.call_tool(
+                    "record_feedback", {"kind": "comment", "comment": "w" * 20_000}
+                )
+                assert big.is_error and "gepad daemon:" in big.content[0].text
+                ok = await client.call_tool("record_feedback", {"kind": "comment", "comment": "k"})
+                assert not ok.is_error, ok.content
+                assert link.connects >= 2
+        finally:
+            await link.close()
+    finally:
+        d.stop()
