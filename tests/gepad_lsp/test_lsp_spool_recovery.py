@@ -10,6 +10,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from gepad_lsp import Spool
 from gepad_lsp._errors import DaemonUnavailable
 
@@ -102,3 +104,31 @@ async def test_a_spool_of_only_junk_is_moved_aside_on_replay(tmp_path: Path) -> 
     assert await _replay_all(spool) == []
     assert not spool.pending()
     assert _rejected(tmp_path) == [{"reason": "not a JSON object", "line": '{"kind":"thum'}]
+
+
+async def test_a_daemon_that_is_unavailable_keeps_the_entry_spooled(tmp_path: Path) -> None:
+    """-32003 (shutting down, disk full) is not a refusal: the entry stays first in the spool;
+    a real refusal (-32602) is set aside."""
+    from typing import cast
+
+    from gepad_lsp import LspSettings
+    from gepad_lsp._bridge import Bridge
+    from gepad_lsp._errors import RemoteError
+
+    settings = LspSettings(home=tmp_path, spool_dir=tmp_path / "spool", logs_dir=tmp_path)
+    bridge = Bridge(cast(Any, None), settings)
+    bridge.spool.append({"kind": "thumbs_up", "output": "kept"})
+    replies = [RemoteError(-32003, "disk full: no space left on device for /x/gepad.db")]
+
+    async def daemon_says(method: str, params: dict[str, Any] | None) -> Any:
+        raise replies[0]
+
+    bridge.call = daemon_says  # type: ignore[method-assign]
+    with pytest.raises(DaemonUnavailable):  # the callers wait for the next chance
+        await bridge.replay()
+    assert [e["output"] for e in bridge.spool.entries()] == ["kept"]
+    assert not bridge.spool.rejected_path.exists()
+    replies[0] = RemoteError(-32602, "invalid params")
+    assert await bridge.replay() == 1
+    assert not bridge.spool.pending()
+    assert _rejected(tmp_path / "spool")[0]["reason"] == "-32602: invalid params"

@@ -45,6 +45,9 @@ _MAX_CONTEXT_CHARS: Final = 64 * 1024
 _MAX_FIELD_CHARS: Final = 256 * 1024
 
 
+_UNAVAILABLE = -32003  # the daemon's "unavailable" error: transient, never a refusal
+
+
 class Bridge:
     def __init__(self, server: LanguageServer, settings: LspSettings) -> None:
         self._server = server
@@ -308,6 +311,10 @@ class Bridge:
         try:
             await self.call("feedback.submit", params)
         except RemoteError as exc:
+            if exc.code == _UNAVAILABLE:
+                # Shutting down, or its disk is full: not a verdict on the entry; it stays
+                # first in the spool and is replayed later.
+                raise DaemonUnavailable(exc.message) from None
             self.spool.set_aside(params, f"{exc.code}: {exc.message}")
 
     async def replay(self) -> int:
