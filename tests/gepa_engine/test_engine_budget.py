@@ -11,6 +11,7 @@ from gepa_engine import (
     Engine,
     ExampleSpec,
     Finished,
+    Idle,
     MaxCost,
     MaxIterations,
     MaxRollouts,
@@ -88,3 +89,17 @@ def test_cached_outcomes_cost_no_rollout() -> None:
     answer = world.evaluate(req)  # type: ignore[attr-defined]
     engine.complete(req.id, EvalResult(answer.outcomes, frozenset(req.example_ids)))
     assert engine.rollouts == 0 and engine.budget()["cached_rollouts"] == len(req.example_ids)
+
+
+def test_a_stop_condition_replaced_between_steps_is_obeyed() -> None:
+    # The daemon sets a fresh MaxRollouts for every run on a long-lived engine.
+    world = keyword_world(4, 20, seed=3)
+    engine = Engine.start({"general": "seed"}, seed=1)
+    engine.add_examples([ExampleSpec(e) for e in sorted(world.needs)])
+    engine.stop = MaxRollouts(8)
+    while True:
+        req = engine.next_request()
+        if isinstance(req, (Idle, Finished)):
+            break
+        engine.complete(req.id, world.answer(req))
+    assert engine.rollouts <= 8

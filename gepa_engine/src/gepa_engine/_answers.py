@@ -152,6 +152,12 @@ class Answers:
         for e, v in child_scores.items():
             s.train_scores.setdefault(cid, {})[e] = v
             self._keep_trace(cid, by_id[e])
+        if c.config.reuse_scores:
+            # Under reuse (deterministic or cached evaluation) asking again gives the same
+            # score: the gate's results on validation examples count as validation results.
+            val = {e: v for e, v in child_scores.items() if c.data.is_active(e, "val", "holdout")}
+            if val:
+                c.board.record(cid, val)
         return c.flush([c.pool.accepted(cid, detail, mergeable=p.kind != "prune")])
 
     def merge_gate(self, p: PendingMergeGate, result: EvalResult, now: float) -> list[Event]:

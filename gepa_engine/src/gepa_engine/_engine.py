@@ -78,7 +78,6 @@ class Engine:
         stop: StopCondition | None = None,
     ) -> None:
         self.config = config or EngineConfig()
-        self.stop = stop
         self._s = state
         self._c = Core.build(state, self.config, stop)
         self._planner = Planner(self._c)
@@ -112,6 +111,15 @@ class Engine:
 
     def to_json(self) -> str:
         return state_to_json(self._s)
+
+    @property
+    def stop(self) -> StopCondition | None:
+        """The stop condition; a caller may replace it between steps (e.g. per run)."""
+        return self._c.stop
+
+    @stop.setter
+    def stop(self, value: StopCondition | None) -> None:
+        self._c.stop = value
 
     # -- read access -----------------------------------------------------------------------
 

@@ -107,9 +107,8 @@ class ComponentOptimizer:
         if current.source == "user-edit":
             # An edit made while the optimizer was down (or lost in a crash) still seeds it.
             self.add_user_edit(current.text)
-        if current.pending is not None:
-            # So does a proposal waiting for approval (a hand edit in a delivered file).
-            self.add_user_edit(current.pending.text)
+        # So does a proposal waiting for approval (a hand edit in a delivered file).
+        await self.seed_if_user_proposal()
         await self.sync_examples()
         await self._reconcile_best()
 
@@ -144,6 +143,15 @@ class ComponentOptimizer:
             if len(page) < _PAGE:
                 return rows
             after = page[-1].id
+
+    async def seed_if_user_proposal(self) -> None:
+        """Seed the pending version when the user wrote it (not when the optimizer did)."""
+        pending = self._prompts.current(self.component).pending
+        if pending is None or self._engine is None:
+            return
+        version = await self._prompts.version(self.component, pending.version)
+        if version is not None and version.source == "user-edit":
+            self.add_user_edit(pending.text)
 
     def add_user_edit(self, text: str) -> None:
         engine = self._require()

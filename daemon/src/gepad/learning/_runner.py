@@ -118,6 +118,7 @@ class OptimizerRunner:
             for c in settings.components
         }
         self._wake = asyncio.Event()
+        self._background: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
         self._state = "idle" if settings.enabled else "disabled"
         self._reason: str | None = None
@@ -377,9 +378,10 @@ class OptimizerRunner:
                     return
                 except CircuitOpenError as exc:
                     self._last_error = str(exc)
-                    self._set_state(
-                        "waiting-for-model", f"model unreachable, retrying later: {exc}"
-                    )
+                    # The breaker's reason starts with the last failure's outcome: a model that
+                    # kept timing out is slow, not unreachable.
+                    last = _condition(exc.reason.split(":", 1)[0].strip())
+                    self._set_state("waiting-for-model", f"{last}, retrying later: {exc}")
                     self._schedule_retry(budget, limits)
                     return
                 except LlmUnavailableError as exc:
@@ -452,10 +454,11 @@ class OptimizerRunner:
         if opt is not None and state.source == "user-edit":
             opt.add_user_edit(state.text)
             self._wake.set()
-        # A hand edit in a delivered file waits as a proposal; it competes from now on. (A
-        # pending version the optimizer made is one of its candidates already: a no-op.)
+        # A hand edit in a delivered file waits as a proposal; it competes from now on.
         if opt is not None and state.pending is not None:
-            opt.add_user_edit(state.pending.text)
+            task = asyncio.get_running_loop().create_task(opt.seed_if_user_proposal())
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
             self._wake.set()
 
     def _set_state(self, state: str, reason: str | None) -> None:
