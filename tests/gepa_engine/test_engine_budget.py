@@ -103,3 +103,26 @@ def test_a_stop_condition_replaced_between_steps_is_obeyed() -> None:
             break
         engine.complete(req.id, world.answer(req))
     assert engine.rollouts <= 8
+
+
+def test_a_lower_length_budget_set_between_steps_applies_to_the_next_proposal() -> None:
+    # The daemon lowers max_prompt_chars to what the user's assistants read whole.
+    from gepa_engine import EngineConfig, Reflect, TextAnswer
+
+    world = keyword_world(4, 20, seed=3)
+    engine = Engine.start({COMPONENT: "seed"}, seed=1, stop=MaxRollouts(200))
+    engine.add_examples([ExampleSpec(e) for e in sorted(world.needs)])
+    engine.config = EngineConfig(max_prompt_chars=20, over_length="reject")
+    rejected = 0
+    for _ in range(400):
+        req = engine.next_request()
+        if isinstance(req, (Idle, Finished)):
+            break
+        if isinstance(req, Reflect):
+            answer = TextAnswer("```\n" + "use something rather long here\n" * 3 + "```")
+            events = engine.complete(req.id, answer)
+            rejected += sum(1 for e in events if e.kind == "rejected")
+        else:
+            engine.complete(req.id, world.answer(req))
+    assert rejected > 0
+    assert all(len(c.components[COMPONENT]) <= 20 for c in engine.candidates.values())

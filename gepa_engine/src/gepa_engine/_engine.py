@@ -77,9 +77,15 @@ class Engine:
         config: EngineConfig | None = None,
         stop: StopCondition | None = None,
     ) -> None:
-        self.config = config or EngineConfig()
         self._s = state
-        self._c = Core.build(state, self.config, stop)
+        self._c: Core = Core.build(state, config or EngineConfig(), stop)
+        self._planner = Planner(self._c)
+        self._answers = Answers(self._c, self._planner)
+
+    def _rebuild(self, config: EngineConfig) -> None:
+        deferred = self._c.deferred
+        self._c = Core.build(self._s, config, self._c.stop)
+        self._c.deferred = deferred
         self._planner = Planner(self._c)
         self._answers = Answers(self._c, self._planner)
 
@@ -111,6 +117,17 @@ class Engine:
 
     def to_json(self) -> str:
         return state_to_json(self._s)
+
+    @property
+    def config(self) -> EngineConfig:
+        return self._c.config
+
+    @config.setter
+    def config(self, value: EngineConfig) -> None:
+        """Search with another configuration from the next step on (the state is unchanged);
+        the daemon lowers `max_prompt_chars` to what the user's assistants can read."""
+        if value != self._c.config:
+            self._rebuild(value)
 
     @property
     def stop(self) -> StopCondition | None:
@@ -293,7 +310,7 @@ class Engine:
                 current = p.text or s.candidates[p.parent].components[p.component]
                 records = tuple(records_for(self._c, p.parent, p.batch))
                 if p.mode == "condense":
-                    prompt = render_condense(current, self.config.max_prompt_chars)
+                    prompt = render_condense(current, self._c.config.max_prompt_chars)
                     records = ()
                 else:
                     prompt = render_reflection(current, records)

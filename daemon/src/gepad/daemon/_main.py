@@ -235,6 +235,17 @@ async def _start(
     delivery = _delivery(config, paths, prompts)
     await delivery.start()
     stack.push_async_callback(delivery.stop)
+    if optimizer is not None:
+        # The optimizer's length budget is what every enabled assistant reads whole, unless
+        # the user set max_prompt_chars ([engine], or [engine.kernel] for kernels).
+        engine = config.engine
+        fixed = {
+            c
+            for c in prompts.components()
+            if engine.max_prompt_chars is not None
+            or (c == "kernel" and engine.kernel.max_prompt_chars is not None)
+        }
+        optimizer.set_length_budgets(delivery.max_prompt_chars, fixed=frozenset(fixed))
     outcomes = await _start_outcomes(config, paths, store, optimizer)
     if outcomes is not None:
         stack.push_async_callback(outcomes.stop)

@@ -13,7 +13,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from gepa_engine import (
@@ -77,6 +77,9 @@ class ComponentOptimizer:
         self._clock = clock
         self._engine: Engine | None = None
         self._examples: dict[str, Example] = {}
+        # The longest prompt every assistant it is delivered to reads whole (None: no limit);
+        # set by the daemon once delivery runs, unless the user fixed max_prompt_chars.
+        self.length_budget: Callable[[], int | None] | None = None
 
     @property
     def engine(self) -> Engine | None:
@@ -144,6 +147,12 @@ class ComponentOptimizer:
                 return rows
             after = page[-1].id
 
+    def _effective_config(self) -> EngineConfig:
+        room = None if self.length_budget is None else self.length_budget()
+        if room is None or room >= self._config.max_prompt_chars:
+            return self._config
+        return replace(self._config, max_prompt_chars=max(1, room))
+
     async def seed_if_user_proposal(self) -> None:
         """Seed the pending version when the user wrote it (not when the optimizer did)."""
         pending = self._prompts.current(self.component).pending
@@ -163,6 +172,7 @@ class ComponentOptimizer:
         """Perform one request; commit its results and the engine state together."""
         engine = self._require()
         engine.stop = MaxRollouts(rollout_budget)
+        engine.config = self._effective_config()
         now = self._clock()
         request = engine.next_request(now)
         if isinstance(request, (Idle, Finished)):

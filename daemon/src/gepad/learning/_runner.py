@@ -449,6 +449,15 @@ class OptimizerRunner:
         engine = opt.engine
         return engine is not None and engine.has_outstanding_request
 
+    def set_length_budgets(
+        self, room: Callable[[str], int | None], *, fixed: frozenset[str] = frozenset()
+    ) -> None:
+        """Cap each component's prompt at what its delivery targets read whole (`room`),
+        except the components whose length budget the user set (`fixed`)."""
+        for component, opt in self._optimizers.items():
+            if component not in fixed:
+                opt.length_budget = lambda c=component: room(c)
+
     def _on_prompt_change(self, state: PromptState) -> None:
         opt = self._optimizers.get(state.component)
         if opt is not None and state.source == "user-edit":
