@@ -90,6 +90,21 @@ def test_extract_source_takes_the_cuda_block() -> None:
     assert extract_source("__global__ void k() {}") == "__global__ void k() {}\n"
 
 
+def test_extract_source_joins_a_kernel_and_launcher_split_across_blocks() -> None:
+    # A real Qwen answer put the kernel and the host launcher in two fenced blocks.
+    answer = (
+        "Here is the kernel:\n```cuda\n__global__ void relu(float* x) {}\n```\n"
+        'And the launcher:\n```cuda\nextern "C" void launch_relu(float* x) {}\n```\n'
+    )
+    source = extract_source(answer)
+    assert "__global__ void relu" in source and 'extern "C" void launch_relu' in source
+    # One complete block is taken alone, and a repeated block is not doubled.
+    whole = '__global__ void k() {}\nextern "C" void launch_k() {}'
+    assert extract_source(f"```cu\nint x;\n```\n```cu\n{whole}\n```") == whole + "\n"
+    twice = "```cuda\n__global__ void k() {}\n```\n```cuda\n__global__ void k() {}\n```"
+    assert extract_source(twice) == "__global__ void k() {}\n"
+
+
 @needs_nvcc
 async def test_kernel_solve_with_the_simulated_writer_raises_the_clean_share() -> None:
     problems = shipped_problems()

@@ -116,12 +116,20 @@ _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+.-]*)[ \t]*\n(.*?)```", re.S)
 
 
 def extract_source(text: str) -> str:
-    """The kernel source in a model's answer: the largest fenced block, else the whole text."""
+    """The kernel source in a model's answer.
+
+    The largest fenced code block when it holds both a kernel and the launcher; when the model
+    split them across blocks (real models do), the code blocks in order, each once.
+    """
     blocks = [(lang.lower(), body) for lang, body in _FENCE.findall(text)]
     if not blocks:
         return text.strip() + "\n"
-    cuda = [b for lang, b in blocks if lang in ("cuda", "cu", "c++", "cpp", "c")]
-    best: str = max(cuda or [b for _, b in blocks], key=len)
+    cuda = [b for lang, b in blocks if lang in ("cuda", "cu", "c++", "cpp", "c")] or [
+        b for _, b in blocks
+    ]
+    best: str = max(cuda, key=len)
+    if len(cuda) > 1 and not ("__global__" in best and 'extern "C"' in best):
+        best = "\n\n".join(dict.fromkeys(b.strip() for b in cuda))
     return best.strip() + "\n"
 
 
