@@ -8,12 +8,11 @@ import os
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from types import ModuleType
 from typing import Any
 
+from ._attempt import AttemptCancelled, AttemptFailed, AttemptRunner, InProcessAttempts
 from ._breaker import CircuitBreaker
 from ._errors import LlmAuthError, LlmRequestError, LlmUnavailableError
-from ._litellm import load_litellm
 from ._locality import is_local_model, is_loopback_url, should_redact
 from ._redact import Redactor
 from ._repeat import find_loop, salvage
@@ -21,22 +20,17 @@ from ._request import (
     _check_messages,
     _check_params,
     _check_purpose,
-    _cost,
     _finish_note,
     _partial_usage,
-    _read_response,
     _text_size,
     cache_key,
 )
-from ._retry import Failure, backoff_delay, classify
+from ._retry import Failure, backoff_delay
 from ._settings import LlmSettings
-from ._stream import PartialAnswer, stream_attempt
 from ._types import LlmCallRecord, LlmResult, Outcome, Recorder, ResponseCache, Usage
 
 logger = logging.getLogger(__name__)
 
-# Our own guard around litellm's timeout, in case a transport ignores it.
-_TIMEOUT_GRACE_S = 1.0
 _INLINE_REDACTION_CHARS = 32_768
 # Sent as the key to an OpenAI-compatible server on loopback when OPENAI_API_KEY is unset:
 # llama.cpp, vLLM and the like ignore it, and the OpenAI client refuses to send nothing.
@@ -59,6 +53,9 @@ class LlmClient:
     Authentication failures are not retried (`LlmAuthError`) and open the circuit breaker at
     once; `breaker_threshold` consecutive failed attempts open it too (`CircuitOpenError`
     until `breaker_cooldown_s` has passed, then one probe call decides).
+
+    `attempts` runs each HTTP attempt: by default litellm in this process; the daemon passes
+    its `LlmWorker`, so litellm lives in a subprocess that exits when idle.
     """
 
     def __init__(
@@ -70,6 +67,7 @@ class LlmClient:
         redactor: Redactor | None = None,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
+        attempts: AttemptRunner | None = None,
     ) -> None:
         if not isinstance(settings, LlmSettings):
             raise TypeError(f"settings must be an LlmSettings, got {type(settings).__name__}")
@@ -87,7 +85,7 @@ class LlmClient:
             cooldown_s=settings.breaker_cooldown_s,
             clock=clock,
         )
-        self._lm: ModuleType | None = None
+        self._attempts: AttemptRunner = attempts or InProcessAttempts(self._redactor)
         self._cost = 0.0
 
     @property
@@ -193,11 +191,6 @@ class LlmClient:
 
     # ------------------------------------------------------------------ internals
 
-    def _litellm(self) -> ModuleType:
-        if self._lm is None:
-            self._lm = load_litellm()
-        return self._lm
-
     async def _call_with_retries(
         self,
         purpose: str,
@@ -207,7 +200,6 @@ class LlmClient:
         params: dict[str, Any],
     ) -> LlmResult:
         settings = self._settings
-        lm = self._litellm()
         kwargs: dict[str, Any] = {
             **params,
             "model": model,
@@ -236,7 +228,7 @@ class LlmClient:
                 started_at = self._clock()
                 started = time.perf_counter()
                 try:
-                    text, usage, finish = await self._attempt(lm, kwargs, prompt_chars)
+                    text, usage, finish = await self._attempt(kwargs, prompt_chars)
                 except asyncio.CancelledError:
                     self._breaker.abandon(probe)
                     latency_ms = (time.perf_counter() - started) * 1000.0
@@ -251,29 +243,24 @@ class LlmClient:
                         started_at,
                     )
                     raise
-                except PartialAnswer as exc:
+                except AttemptCancelled as exc:
                     latency_ms = (time.perf_counter() - started) * 1000.0
-                    if isinstance(exc.cause, asyncio.CancelledError):
-                        self._breaker.abandon(probe)
-                        await self._record(
-                            model,
-                            purpose,
-                            _partial_usage(exc.output_tokens, prompt_chars),
-                            0.0,
-                            latency_ms,
-                            "cancelled",
-                            "cancelled",
-                            started_at,
-                        )
-                        raise asyncio.CancelledError() from None
-                    partial_tokens = exc.output_tokens
-                    failure = classify(exc.cause, lm, self._redactor)
-                    self._breaker.record_failure(
-                        f"{failure.outcome}: {failure.text}", probe, trip=failure.outcome == "auth"
+                    self._breaker.abandon(probe)
+                    await self._record(
+                        model,
+                        purpose,
+                        _partial_usage(exc.output_tokens, prompt_chars),
+                        0.0,
+                        latency_ms,
+                        "cancelled",
+                        "cancelled",
+                        started_at,
                     )
-                except Exception as exc:
+                    raise asyncio.CancelledError() from None
+                except AttemptFailed as exc:
                     latency_ms = (time.perf_counter() - started) * 1000.0
-                    failure = classify(exc, lm, self._redactor)
+                    partial_tokens = exc.output_tokens
+                    failure = exc.failure
                     self._breaker.record_failure(
                         f"{failure.outcome}: {failure.text}", probe, trip=failure.outcome == "auth"
                     )
@@ -337,28 +324,19 @@ class LlmClient:
             )
             await asyncio.sleep(delay)
 
-    async def _attempt(
-        self, lm: ModuleType, kwargs: dict[str, Any], prompt_chars: int
-    ) -> tuple[str, Usage, str]:
+    async def _attempt(self, kwargs: dict[str, Any], prompt_chars: int) -> tuple[str, Usage, str]:
         """One HTTP attempt: (text, usage, finish). Sets `self._cost` for a success."""
         settings = self._settings
-        model = str(kwargs["model"])
         self._cost = 0.0
-        if settings.stream:
-            answer = await stream_attempt(
-                lm,
-                kwargs,
-                prompt_chars=prompt_chars,
-                timeout_s=settings.timeout_s,
-                stall_s=settings.stall_timeout_s,
-            )
-            text, usage, finish = answer.text, answer.usage, answer.finish
-        else:
-            response = await asyncio.wait_for(
-                lm.acompletion(**kwargs), timeout=settings.timeout_s + _TIMEOUT_GRACE_S
-            )
-            text, usage, finish = _read_response(response)
-            self._cost = _cost(lm, response, model)
+        answer = await self._attempts.attempt(
+            kwargs,
+            prompt_chars=prompt_chars,
+            timeout_s=settings.timeout_s,
+            stall_s=settings.stall_timeout_s,
+            stream=settings.stream,
+        )
+        text, usage, finish = answer.text, answer.usage, answer.finish
+        self._cost = answer.cost_usd
         if finish != "looped":
             cut = find_loop(text)
             if cut is not None:
