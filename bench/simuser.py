@@ -194,6 +194,24 @@ def _run_all(
     return [results[i] for i in sorted(results)], failures
 
 
+def _flip_lines(results: Sequence[RunResult]) -> str:
+    """Flip scenarios: per scenario x optimizer, the share of final prompts that follow the new
+    rule and the mean post-flip area under the held-out curve."""
+    groups: dict[tuple[str, str], list[RunResult]] = {}
+    for r in results:
+        if r.post_flip_auc is not None:
+            groups.setdefault((r.scenario, r.optimizer), []).append(r)
+    lines = []
+    for (scenario, optimizer), runs in groups.items():
+        follows = sum(1 for r in runs if r.follows_new_rule)
+        auc = sum(r.post_flip_auc or 0.0 for r in runs) / len(runs)
+        lines.append(
+            f"{scenario}  {optimizer}: {follows}/{len(runs)} final prompts follow the new rule "
+            f"({follows / len(runs):.0%}), post-flip AUC {auc:.3f}"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse_args(argv)
     scenarios = _load_scenarios(args.scenario)
@@ -215,7 +233,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     results, failures = _run_all(jobs, args.budget, args.jobs, args.online)
     if results:
         print(format_table(summarise(results)))
-        for measure in ("test_score", "online_auc", "prequential"):
+        flip = _flip_lines(results)
+        if flip:
+            print()
+            print(flip)
+        for measure in ("test_score", "online_auc", "prequential", "post_flip_auc"):
             paired = paired_diffs(results, args.baseline, measure)
             if paired:
                 print()

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from gepad_sim._errors import ScenarioError, SimError
+from gepad_sim._flip import flip_pairs, follows_new_rule, post_flip_auc
 from gepad_sim._lms import SimLMs
 from gepad_sim._online import Arrival, OnlineFeed
 from gepad_sim._realistic import RealisticLMs
@@ -221,6 +222,10 @@ class RunResult:
     heldout_curve: tuple[tuple[int, float], ...] = ()
     online_auc: float | None = None
     prequential: float | None = None
+    # Online runs of a flip scenario (`_flip.py`): the curve's mean from the flip on, and
+    # whether the final prompt follows the new rule.
+    post_flip_auc: float | None = None
+    follows_new_rule: bool | None = None
 
     def to_json(self) -> dict[str, Any]:
         extra: dict[str, Any] = {}
@@ -229,6 +234,11 @@ class RunResult:
                 "online_auc": self.online_auc,
                 "prequential": self.prequential,
                 "heldout_curve": [[r, v] for r, v in self.heldout_curve],
+            }
+        if self.post_flip_auc is not None:
+            extra |= {
+                "post_flip_auc": self.post_flip_auc,
+                "follows_new_rule": self.follows_new_rule,
             }
         return extra | {
             "scenario": self.scenario,
@@ -302,6 +312,10 @@ def run_optimizer(
             score=score,
             seed=seed,
         )
+        pairs = flip_pairs(scenario)
+        if pairs:
+            feed.flip_clock = round(params.flip_at * budget)
+            feed.flip_pairs = pairs
     ctx = RunContext(
         scenario=replace(scenario, tasks=split.train + split.val),
         train=train,
@@ -317,7 +331,8 @@ def run_optimizer(
     if not isinstance(final, str):
         raise SimError(f"optimizer {name!r} returned {type(final).__name__}, not the prompt str")
     rollouts_used = lms.rollouts
-    test_score = lms._uncounted_mean(final, split.test, TEST_REPEATS)
+    test = split.test if feed is None else feed.test  # after a flip, the flipped tasks
+    test_score = lms._uncounted_mean(final, test, TEST_REPEATS)
     curve = ctx.curve
     return RunResult(
         scenario=scenario.name,
@@ -340,8 +355,15 @@ def _online_fields(ctx: RunContext, feed: OnlineFeed | None, budget: int) -> dic
     if feed is None:
         return {}
     # The curve runs to the end of the budget: a finished optimizer keeps its best prompt.
-    feed.tick_curve(budget, ctx.best_prompt or ctx.scenario.seed_prompt)
-    return {
+    final = ctx.best_prompt or ctx.scenario.seed_prompt
+    feed.tick_curve(budget, final)
+    flip: dict[str, Any] = {}
+    if feed.flip_clock is not None:
+        flip = {
+            "post_flip_auc": post_flip_auc(feed.curve, feed.flip_clock, budget),
+            "follows_new_rule": follows_new_rule(ctx.scenario, final),
+        }
+    return flip | {
         "heldout_curve": tuple(feed.curve),
         "online_auc": feed.auc(budget),
         "prequential": (

@@ -12,15 +12,20 @@ change the optimizer's trajectory):
   on the held-out test tasks; its mean over the marks is the *area under the curve*;
 - prequential (test-before-train): each arriving task is scored with the current best prompt
   before the optimizer sees it.
+
+A scenario with a flip (`_flip.py`) passes `flip_clock` and `flip_pairs`: from the first curve
+mark or release at or after `flip_clock`, the pending tasks and the held-out tasks are the
+flipped ones.
 """
 
 from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from gepad_sim._flip import flip_task
 from gepad_sim._scenario import Task
 
 __all__ = ["Arrival", "OnlineFeed"]
@@ -47,6 +52,16 @@ class OnlineFeed:
     curve: list[tuple[int, float]] = field(default_factory=list)
     prequential: list[float] = field(default_factory=list)
     released_at: int = 0
+    flip_clock: int | None = None
+    flip_pairs: Mapping[str, str] = field(default_factory=dict)
+    flipped: bool = False
+
+    def _flip_if(self, clock: int) -> None:
+        if self.flipped or self.flip_clock is None or clock < self.flip_clock:
+            return
+        self.flipped = True
+        self.pending = [Arrival(flip_task(a.task, self.flip_pairs), a.split) for a in self.pending]
+        self.test = tuple(flip_task(t, self.flip_pairs) for t in self.test)
 
     @classmethod
     def start(
@@ -84,6 +99,7 @@ class OnlineFeed:
     def tick_curve(self, clock: int, best_prompt: str) -> None:
         """Record the held-out curve's marks up to `clock`."""
         while self.next_mark <= clock:
+            self._flip_if(self.next_mark)
             self.curve.append((self.next_mark, self.score(best_prompt, self.test, self.rng)))
             self.next_mark += self.every
 
@@ -93,6 +109,7 @@ class OnlineFeed:
         arrived: list[Arrival] = []
         while self.pending and clock >= self.released_at + self.every:
             self.released_at += self.every
+            self._flip_if(self.released_at)
             take, self.pending = self.pending[: self.batch], self.pending[self.batch :]
             for a in take:
                 self.prequential.append(self.score(best_prompt, (a.task,), self.rng))

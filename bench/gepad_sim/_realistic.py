@@ -35,6 +35,15 @@ answer missed), no optimizer can.
 forgetting probability; then, for every pair of conflicting rules both stated unscoped, with
 probability `rescope_prob` both lines are replaced by their scoped statements.
 
+**Flips** (a rule with `flips_to`, `_flip.py`): the two rules of a flip pair contradict each
+other. In the task LM a rule whose flip partner is stated too is followed only if, after the
+checks above, `rng.random() < 0.5` (the model follows one of the two contradictory lines). In the
+reflection LM, for a missed rule whose flip partner is stated in the draft, with probability
+`replace_prob` the partner's lines are dropped (the rewrite replaces the old rule) before the
+extraction step; otherwise both stay. Tasks name old rules only; what the user asks for after the
+flip (new rule, in its `feedback` or `phrasings`, vaguely with `vague_prob`) comes from the task
+the flip swapped (`flip_task`), so old examples keep asking for the old rule.
+
 Attainable: every rule stated (scoped where it has a scope), at most `max_useful_lines` lines and
 no notes, leaving only `comply_noise`: `1 - comply_noise`.
 """
@@ -46,6 +55,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from gepad_sim._errors import SimError
+from gepad_sim._flip import flip_partners
 from gepad_sim._lms import Record, TaskOutcome
 from gepad_sim._prompt import prompt_lines
 from gepad_sim._realistic_spec import RealisticSpec, RuleExtras
@@ -88,6 +98,7 @@ class RealisticLMs:
         self._rules: tuple[Rule, ...] = scenario.rules
         self._by_id = {r.id: r for r in scenario.rules}
         self._extras = {r.id: self._spec.rules.get(r.id, RuleExtras()) for r in scenario.rules}
+        self._flip_partner = flip_partners(scenario)
         self._subjects = dict(self._spec.subjects)
         self._task_by_input = {t.input: t.id for t in scenario.tasks}
         self._notes: dict[str, str] = {}  # note line -> task id
@@ -185,6 +196,9 @@ class RealisticLMs:
             rival = self._rival_of(rid)
             if ok and rival is not None and rival in view.unscoped:
                 ok = rng.random() >= p.conflict_penalty
+            partner = self._flip_partner.get(rid)
+            if ok and partner is not None and partner in view.stated:
+                ok = rng.random() < 0.5
             (followed if ok else missed).append(rid)
         score = len(followed) / len(task.rules) if task.rules else 1.0
         complaints: list[str] = []
@@ -251,6 +265,10 @@ class RealisticLMs:
             if any(t in low for t in rule.triggers_lower) and not any(s in low for s in scope):
                 out[i] = rule.statement
 
+    def _drop_rule(self, out: list[str], rid: str) -> list[str]:
+        """`out` without the lines that state `rid`."""
+        return [line for line in out if not self._by_id[rid].is_stated_in(line)]
+
     def reflect(self, text: str, records: Sequence[Record]) -> str:
         self._reflection_calls += 1
         rng, p = self._rng, self._p
@@ -266,6 +284,13 @@ class RealisticLMs:
                     and rng.random() < p.rescope_prob
                 ):
                     self._rescope(out, rival)
+                partner = self._flip_partner.get(rid)
+                if (
+                    partner is not None
+                    and partner in self._stated_in(out)[0]
+                    and rng.random() < p.replace_prob
+                ):
+                    out = self._drop_rule(out, partner)
                 if rid in self._stated_in(out)[0]:
                     continue
                 chance = p.vague_extract_prob if rid in vague else self._sim.extract_prob

@@ -9,7 +9,9 @@ optional, all ignored by the v1 user) are:
   `feedback`), `scope_triggers` (words that show a statement of the rule is scoped, e.g.
   `["commit message"]`), `unscoped_statement` (how a reflection that misses the scope states the
   rule; it must contain a trigger and no scope trigger) and `conflicts_with` (the id of the rule
-  whose tasks an unscoped statement of this rule breaks);
+  whose tasks an unscoped statement of this rule breaks) and `flips_to` (the id of the rule
+  that replaces this one when the user changes their mind mid-run: `_flip.py`; the new rule
+  must appear in no task, and each rule flips at most once);
 - in a `[[tasks]]` table: `subject`, the few words an over-specific note about the task uses
   (default: derived from the input).
 """
@@ -59,6 +61,10 @@ class RealisticParams:
     online_start: float = 0.25
     online_every: int = 40
     online_batch: int = 2
+    # A scenario with a `flips_to` rule: when the flip happens (share of the online budget)
+    # and how often a reflection that writes one rule of a flip pair drops the other's lines.
+    flip_at: float = 0.5
+    replace_prob: float = 0.5
 
 
 _FLOAT_KEYS = (
@@ -72,12 +78,14 @@ _FLOAT_KEYS = (
     "rescope_prob",
     "conflict_penalty",
     "online_start",
+    "flip_at",
+    "replace_prob",
 )
 _INT_KEYS = ("online_every", "online_batch")
 REALISTIC_SIM_KEYS = frozenset({"mode", *_FLOAT_KEYS, *_INT_KEYS})
 REALISTIC_TOP_KEYS = frozenset({"vague_complaints"})
 REALISTIC_RULE_KEYS = frozenset(
-    {"phrasings", "scope_triggers", "unscoped_statement", "conflicts_with"}
+    {"phrasings", "scope_triggers", "unscoped_statement", "conflicts_with", "flips_to"}
 )
 REALISTIC_TASK_KEYS = frozenset({"subject"})
 _MODES = ("v1", "realistic")
@@ -89,6 +97,7 @@ class RuleExtras:
     scope_triggers: tuple[str, ...] = ()
     unscoped_statement: str | None = None
     conflicts_with: str | None = None
+    flips_to: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +208,7 @@ def parse_realistic(
         elif isinstance(tid, str):
             text = table.get("input")
             subjects[tid] = subject or derive_subject(text if isinstance(text, str) else "")
+    _check_flips(data, extras, problems)
     spec = RealisticSpec(
         params=RealisticParams(**values),
         vague_complaints=tuple(vague),
@@ -253,6 +263,12 @@ def _rule_extras(
     if conflicts is not None and (not isinstance(conflicts, str) or conflicts not in rule_ids):
         problems.append(f"{where}: 'conflicts_with' must name a rule id, got {conflicts!r}")
         ok = False
+    flips = table.get("flips_to")
+    if flips is not None and (
+        not isinstance(flips, str) or flips not in rule_ids or flips == table.get("id")
+    ):
+        problems.append(f"{where}: 'flips_to' must name another rule id, got {flips!r}")
+        ok = False
     if not ok:
         return None
     return RuleExtras(
@@ -260,4 +276,31 @@ def _rule_extras(
         scope_triggers=scope,
         unscoped_statement=unscoped,
         conflicts_with=conflicts,
+        flips_to=flips,
     )
+
+
+def _check_flips(
+    data: Mapping[str, Any], extras: Mapping[str, RuleExtras], problems: list[str]
+) -> None:
+    """A flip's new rule is asked for only after the flip: in no task, flipping no further."""
+    targets: dict[str, str] = {}
+    for rid, extra in extras.items():
+        new = extra.flips_to
+        if new is None:
+            continue
+        if new in targets:
+            problems.append(f"rules {targets[new]!r} and {rid!r} both flip to {new!r}")
+        targets[new] = rid
+        if new in extras and extras[new].flips_to is not None:
+            problems.append(f"rule {new!r} is a flip's new rule and cannot flip again")
+    if not targets:
+        return
+    for pos, table in enumerate(_tables(data.get("tasks")), start=1):
+        rules = table.get("rules", [])
+        named = sorted(t for t in targets if isinstance(rules, list) and t in rules)
+        if named:
+            problems.append(
+                f"[[tasks]] #{pos} (id {table.get('id')!r}): lists {', '.join(map(repr, named))}, "
+                "a flip's new rule; tasks name the old rule and the flip swaps it"
+            )
