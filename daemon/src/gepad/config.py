@@ -116,6 +116,11 @@ class Config(BaseModel):
     judge_temperature: Annotated[float, Field(gt=0, le=2)] = 0.7
     judge_calibration_per_run: Annotated[int, Field(ge=0, le=100)] = 4
     judge_kappa_threshold: Annotated[float, Field(ge=-1, le=1)] = 0.4
+    # The prequential ("already handled") measure (gepad.learning._prequential): each new
+    # example scored with the current prompt before the optimizer learns from it (one rollout
+    # each, counted against the daily budget), and the window of its rolling rate.
+    prequential_enabled: bool = True
+    prequential_window: Annotated[int, Field(ge=1, le=1000)] = 20
     api_base: str | None = None
     model_params: dict[str, dict[str, Any]] = Field(default_factory=dict)
     daily_budget_usd: Annotated[float, Field(ge=0)] = 1.0

@@ -99,7 +99,12 @@ async def _start_optimizer(
     # Imported here: the learning side pulls in the engine; litellm itself loads only on the
     # first model call, so an idle daemon stays small.
     from gepad.engine_settings import engine_config_for
-    from gepad.learning import JudgeSettings, OptimizerRunner, RunnerSettings
+    from gepad.learning import (
+        JudgeSettings,
+        OptimizerRunner,
+        PrequentialSettings,
+        RunnerSettings,
+    )
     from gepad.llm import LlmSettings
 
     components = tuple(sorted(prompts.components()))
@@ -120,6 +125,9 @@ async def _start_optimizer(
                 temperature=config.judge_temperature,
                 calibration_per_run=config.judge_calibration_per_run,
                 kappa_threshold=config.judge_kappa_threshold,
+            ),
+            prequential=PrequentialSettings(
+                enabled=config.prequential_enabled, window=config.prequential_window
             ),
         ),
         engine_configs={c: engine_config_for(config.engine, c) for c in components},

@@ -5,6 +5,7 @@ from gepad.learning._calibration import cohen_kappa
 from gepad.learning._judge import JudgeVerdict, parse_verdict
 from gepad.learning._judging import JUDGE_MODES, Grade, Judge, JudgeSettings
 from gepad.learning._metric import SCORED_KINDS, Metric, RolloutResult, unified_diff
+from gepad.learning._prequential import PrequentialSettings, rolling_rates
 from gepad.learning._runner import MODEL_HINT, OptimizerRunner, RunnerSettings
 
 __all__ = [
@@ -19,9 +20,11 @@ __all__ = [
     "JudgeVerdict",
     "Metric",
     "OptimizerRunner",
+    "PrequentialSettings",
     "RolloutResult",
     "RunnerSettings",
     "cohen_kappa",
     "parse_verdict",
+    "rolling_rates",
     "unified_diff",
 ]

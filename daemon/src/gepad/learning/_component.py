@@ -80,6 +80,9 @@ class ComponentOptimizer:
         # The longest prompt every assistant it is delivered to reads whole (None: no limit);
         # set by the daemon once delivery runs, unless the user fixed max_prompt_chars.
         self.length_budget: Callable[[], int | None] | None = None
+        # Examples the engine must not learn from yet (True: held back), set by the
+        # prequential measure until each has its test-before-train score.
+        self.hold: Callable[[str], bool] | None = None
 
     @property
     def engine(self) -> Engine | None:
@@ -121,12 +124,17 @@ class ComponentOptimizer:
         # Results that came back unscored (a judge outage, say) are asked for again each run.
         if retry_unscored:
             engine.retry_unscored()
-        rows = await self._all_examples()
+        rows = await self.all_examples()
+        hold = self.hold
+        known = set(engine.active_examples("train", "val", "holdout"))
         active = {
-            str(e.id): e for e in rows if e.component == self.component and e.kind in SCORED_KINDS
+            str(e.id): e
+            for e in rows
+            if e.component == self.component
+            and e.kind in SCORED_KINDS
+            and (hold is None or str(e.id) in known or not hold(str(e.id)))
         }
         self._examples = active
-        known = set(engine.active_examples("train", "val", "holdout"))
         new = [ExampleSpec(ex_id) for ex_id in active if ex_id not in known]
         gone = [ex_id for ex_id in known if ex_id not in active]
         if new:
@@ -137,7 +145,7 @@ class ComponentOptimizer:
             await self._store.save_engine_state(None, self.component, engine.to_json())
         return len(new)
 
-    async def _all_examples(self) -> list[Example]:
+    async def all_examples(self) -> list[Example]:
         rows: list[Example] = []
         after = 0
         while True:

@@ -39,6 +39,9 @@ class RolloutResult:
     feedback: str
     output: str
     input: str
+    # The metric's own pass/fail: the judge's verdict (a pairwise win); None when the metric
+    # gives no verdict (kernels, scored by the toolchain alone, or no valid verdict).
+    passed: bool | None = None
 
 
 def unified_diff(before: str, after: str) -> str:
@@ -128,7 +131,7 @@ class Metric:
                 f"\n\nSimilarity of the new output to the user's version: {similarity:.2f}"
             )
         feedback = f"{user_words}\n\nReviewer ({grade.verdict}): {grade.explanation}"
-        return RolloutResult(score, _clip(feedback.strip()), new, example.context)
+        return RolloutResult(score, _clip(feedback.strip()), new, example.context, grade.passed)
 
     async def rejudge(self, example: Example) -> Grade:
         """The judge on the example's own output against the user's own words (calibration).

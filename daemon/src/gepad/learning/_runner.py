@@ -24,6 +24,7 @@ from gepad.learning._calibration import Calibrator
 from gepad.learning._component import ComponentOptimizer
 from gepad.learning._judging import JudgeSettings
 from gepad.learning._metric import Metric
+from gepad.learning._prequential import Prequential, PrequentialSettings
 from gepad.learning._probe import NO_CREDENTIALS_PREFIX, probe_model
 from gepad.llm import (
     CircuitOpenError,
@@ -62,6 +63,7 @@ class RunnerSettings:
     daily_budget_tokens: int = 2_000_000
     enabled: bool = True
     judge: JudgeSettings = field(default_factory=JudgeSettings)
+    prequential: PrequentialSettings = field(default_factory=PrequentialSettings)
 
 
 def _start_of_day(now: float) -> float:
@@ -104,6 +106,9 @@ class OptimizerRunner:
             threshold=settings.judge.kappa_threshold,
             recorder=self._recorder,
         )
+        self._prequential = Prequential(
+            store, prompts, metric, self._recorder, settings.prequential, clock=clock
+        )
         self._optimizers = {
             c: ComponentOptimizer(
                 c,
@@ -137,8 +142,11 @@ class OptimizerRunner:
 
     async def start(self) -> None:
         await self._calibrator.load()
+        # Before the engines load: an example not scored yet must not reach them.
+        await self._prequential.load(list(self._optimizers.values()))
         for opt in self._optimizers.values():
             await opt.load()
+            self._prequential.report_unscorable(opt)
         if self._settings.enabled:
             await self._probe()
         self._unsubscribe = self._prompts.subscribe(self._on_prompt_change)
@@ -224,6 +232,7 @@ class OptimizerRunner:
             "paused_until": self._pause_until or None,
             "components": {c: o.status() for c, o in self._optimizers.items()},
             "judge": self._judge_status(),
+            "prequential": self._prequential.summary(),
         }
 
     async def usage_today(self) -> dict[str, Any]:
@@ -360,10 +369,19 @@ class OptimizerRunner:
             self._schedule_retry(budget, limits)
             return
         for component, opt in self._optimizers.items():
-            await opt.sync_examples()
             engine = opt.engine
             assert engine is not None
             limit = limits.setdefault(component, engine.rollouts + budget)
+            try:
+                # Test before train: new examples are scored with the current prompt first.
+                if await self._prequential.score_pending(opt, self._over_daily_budget):
+                    self._progress(component, "prequential", None)
+            except LlmError as exc:
+                self._model_failed(exc, budget, limits)
+                return
+            if await self._pause_if_over_budget():
+                return
+            await opt.sync_examples()
             while True:
                 if self._paused:
                     return
@@ -371,33 +389,32 @@ class OptimizerRunner:
                     return
                 try:
                     report = await opt.step(limit)
-                except LlmAuthError as exc:
-                    self._last_error = str(exc)
-                    self._paused = True
-                    self._set_state("auth-error", f"the model refused the credentials: {exc}")
-                    return
-                except CircuitOpenError as exc:
-                    self._last_error = str(exc)
-                    # The breaker's reason starts with the last failure's outcome: a model that
-                    # kept timing out is slow, not unreachable.
-                    last = _condition(exc.reason.split(":", 1)[0].strip())
-                    self._set_state("waiting-for-model", f"{last}, retrying later: {exc}")
-                    self._schedule_retry(budget, limits)
-                    return
-                except LlmUnavailableError as exc:
-                    self._last_error = str(exc)
-                    self._set_state("waiting-for-model", f"{_condition(exc.outcome)}: {exc}")
-                    self._schedule_retry(budget, limits)
-                    return
                 except LlmError as exc:
-                    self._last_error = str(exc)
-                    self._set_state("error", str(exc))
+                    self._model_failed(exc, budget, limits)
                     return
                 self._progress(component, report.kind, report.reason)
                 if report.kind != "step":
                     break
         await self._calibrate()
         self._set_state("idle", None)
+
+    def _model_failed(self, exc: LlmError, budget: int, limits: dict[str, int]) -> None:
+        """The state a model error leaves the optimizer in, and a retry where one helps."""
+        self._last_error = str(exc)
+        if isinstance(exc, LlmAuthError):
+            self._paused = True
+            self._set_state("auth-error", f"the model refused the credentials: {exc}")
+        elif isinstance(exc, CircuitOpenError):
+            # The breaker's reason starts with the last failure's outcome: a model that kept
+            # timing out is slow, not unreachable.
+            last = _condition(exc.reason.split(":", 1)[0].strip())
+            self._set_state("waiting-for-model", f"{last}, retrying later: {exc}")
+            self._schedule_retry(budget, limits)
+        elif isinstance(exc, LlmUnavailableError):
+            self._set_state("waiting-for-model", f"{_condition(exc.outcome)}: {exc}")
+            self._schedule_retry(budget, limits)
+        else:
+            self._set_state("error", str(exc))
 
     def _schedule_retry(self, budget: int, limits: dict[str, int]) -> None:
         """Run again after the cooldown, as the same run: same budget, same limits."""
@@ -484,6 +501,7 @@ class OptimizerRunner:
                 "step": kind,
                 "reason": reason,
                 **opt.status(),
+                "prequential": self._prequential.brief(component),
             }
         )
 

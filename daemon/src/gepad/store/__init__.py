@@ -32,6 +32,7 @@ from ._models import (
     PromptVersion,
     Split,
 )
+from ._prequential_queries import PrequentialRecord
 from ._store import DEFAULT_DEDUPE_WINDOW_S, Store
 from ._tx import Tx
 from ._validate import COMPONENT_PATTERN
@@ -60,6 +61,7 @@ __all__ = [
     "LlmUsage",
     "NewExample",
     "NewGeneration",
+    "PrequentialRecord",
     "PromptSource",
     "PromptStatus",
     "PromptVersion",

@@ -162,7 +162,30 @@ _V2: Final = (
     """,
 )
 
-MIGRATIONS: Final[tuple[Migration, ...]] = (Migration(1, _V1), Migration(2, _V2))
+# The prequential measure (issue 11): each new example scored with the component's current
+# prompt before the optimizer learns from it, with the version that earned the score. A row
+# with `status` 'skipped' records why no score could be had (`reason`), so it is never retried.
+_V3: Final = (
+    """
+    CREATE TABLE prequential (
+        example_id     INTEGER PRIMARY KEY REFERENCES examples(id),
+        component      TEXT NOT NULL,
+        prompt_version INTEGER,
+        status         TEXT NOT NULL CHECK (status IN ('scored', 'skipped')),
+        score          REAL,
+        handled        INTEGER,
+        reason         TEXT,
+        created_at     REAL NOT NULL
+    )
+    """,
+    "CREATE INDEX prequential_by_component ON prequential (component, created_at)",
+)
+
+MIGRATIONS: Final[tuple[Migration, ...]] = (
+    Migration(1, _V1),
+    Migration(2, _V2),
+    Migration(3, _V3),
+)
 SCHEMA_VERSION: Final = MIGRATIONS[-1].version
 
 

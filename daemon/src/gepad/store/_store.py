@@ -34,6 +34,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -43,6 +44,7 @@ import aiosqlite
 from gepad.errors import InvalidFieldError, StoreClosedError, StoreError
 
 from . import _capture_queries as cq
+from . import _prequential_queries as pq
 from . import _queries as q
 from ._integrity import require_intact, storage_error
 from ._migrations import check_before_writing, migrate, preflight
@@ -609,6 +611,34 @@ class Store:
         check_number("since", since)
         async with self._reading(tx) as conn:
             return await cq.count_by_source_since(conn, float(since))
+
+    # the prequential measure (issue 11) ---------------------------------------------------------
+
+    async def record_prequential(self, tx: Tx | None, rec: pq.PrequentialRecord) -> bool:
+        """Record an example's test-before-train score (or why it has none); False when it
+        already has one (the first stands). `rec.created_at` 0 means now."""
+        check_component(rec.component)
+        check_choice("status", rec.status, pq.PREQUENTIAL_STATUSES)
+        check_number("score", rec.score, optional=True)
+        if rec.created_at <= 0:
+            rec = replace(rec, created_at=self._clock())
+        async with self._writing(tx) as conn:
+            return await pq.insert(conn, rec)
+
+    async def prequential(
+        self, component: str, *, limit: int = 1000, tx: Tx | None = None
+    ) -> list[pq.PrequentialRecord]:
+        """The newest `limit` prequential rows of `component`, oldest first."""
+        check_component(component)
+        check_limit(limit)
+        async with self._reading(tx) as conn:
+            return await pq.list_for(conn, component, limit)
+
+    async def prequential_ids(self, component: str, *, tx: Tx | None = None) -> set[int]:
+        """The examples of `component` with a prequential row (scored or skipped)."""
+        check_component(component)
+        async with self._reading(tx) as conn:
+            return await pq.ids_for(conn, component)
 
     # engine state, llm calls, cache, events -----------------------------------------------------
 
