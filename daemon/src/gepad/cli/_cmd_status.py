@@ -10,7 +10,7 @@ from gepad.cli._output import err, fmt_duration, fmt_score, out, pairs, print_js
 from gepad.cli._rpc import with_client
 from gepad_client import DaemonNotRunning, PromptState, Status
 
-__all__ = ["pending_label", "run"]
+__all__ = ["pending_label", "prequential_line", "run"]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,6 +48,47 @@ def _print_trend() -> None:
         out("Learning trend (best score over the last runs; last swap)")
         for line in lines:
             out(line)
+
+
+def prequential_line(component: str, pre: dict[str, Any]) -> str | None:
+    """E.g. "general: last 20 examples: 13 already handled by v9, 65 %, up from 20 % at v2"."""
+    count = pre.get("count") or 0
+    if not count:
+        return None
+    rate = float(pre.get("rate") or 0.0)
+    version = pre.get("version")
+    by = f" by v{version}" if version is not None else ""
+    line = (
+        f"{component}: last {count} examples: {pre.get('handled', 0)} already handled{by}, "
+        f"{rate:.0%}".replace("%", " %")
+    )
+    trend = pre.get("trend")
+    if trend:
+        before = float(trend["rate"])
+        word = "up" if rate > before else "down" if rate < before else "unchanged"
+        at = f" at v{trend['version']}" if trend.get("version") is not None else ""
+        line += f", {word} from {before:.0%}".replace("%", " %") + at
+    return line
+
+
+def _print_prequential(optimizer: dict[str, Any]) -> None:
+    """Of the examples that arrived lately, how many the prompt of the day already handled."""
+    pre = optimizer.get("prequential") or {}
+    if not pre:
+        return
+    if not pre.get("enabled", True):
+        out()
+        out("Already handled: off (prequential_enabled = false)")
+        return
+    lines = [
+        line
+        for c, comp in sorted((pre.get("components") or {}).items())
+        if (line := prequential_line(c, comp)) is not None
+    ]
+    out()
+    out("Already handled (each new example scored with the current prompt before learning)")
+    for line in lines or ["no example scored yet"]:
+        out(f"  {line}")
 
 
 def pending_label(state: PromptState) -> str:
@@ -93,6 +134,7 @@ def _print_human(status: Status) -> None:
     ]
     out(table(["COMPONENT", "VERSION", "SCORE", "SOURCE", "PINNED", "PENDING"], rows))
     _print_trend()
+    _print_prequential(optimizer)
     if optimizer:
         from gepad.cli._cmd_optimize import describe_optimizer
 
