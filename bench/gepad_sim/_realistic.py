@@ -16,8 +16,11 @@ rule it conflicts with is stated unscoped, `rng.random() >= conflict_penalty`. T
 share followed. For each missed rule the user complains, vaguely with probability `vague_prob`
 (a random `vague_complaints` entry) and otherwise with a random choice among `feedback` and
 `phrasings`; no missed rule gives a random "looks right" reply. The output is an opaque
-`[answer N]` token: the reflection LM "reads the code" through it (a registry of what each
-answer missed), no optimizer can.
+`[answer HEX]` token: the reflection LM "reads the code" through it (a registry of what each
+answer missed), no optimizer can. The token is derived from the request itself (this user's
+seed, the prompt, the task and how many identical requests came before), never from the order
+requests arrive in, and it draws nothing from the random stream: a server answering several
+requests at once gives the same tokens, and so the same later prompts, on every run.
 
 **Reflection LM** (`reflect(text, records)`), a full rewrite:
 1. Forgetting: each existing line is dropped with probability
@@ -50,7 +53,10 @@ no notes, leaving only `comply_noise`: `1 - comply_noise`.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -92,6 +98,8 @@ class RealisticLMs:
         if scenario.realistic is None:
             raise SimError(f"scenario {scenario.name!r} is not a realistic one")
         self._rng = random.Random(seed)
+        self._seed = seed
+        self._asked: Counter[bytes] = Counter()  # identical (prompt, task) requests so far
         self._sim = scenario.sim
         self._spec: RealisticSpec = scenario.realistic
         self._p = scenario.realistic.params
@@ -211,7 +219,7 @@ class RealisticLMs:
                 rule = self._by_id[rid]
                 complaints.append(rng.choice((rule.feedback, *self._extras[rid].phrasings)))
         feedback = " ".join(complaints) if complaints else rng.choice(LOOKS_RIGHT_REPLIES)
-        token = self._remember(tuple(missed), frozenset(vague))
+        token = self._remember(prompt, task.id, tuple(missed), frozenset(vague))
         return TaskOutcome(
             task_id=task.id,
             input=task.input,
@@ -229,9 +237,17 @@ class RealisticLMs:
                 return other
         return None
 
-    def _remember(self, missed: tuple[str, ...], vague: frozenset[str]) -> str:
+    def _remember(
+        self, prompt: str, task_id: str, missed: tuple[str, ...], vague: frozenset[str]
+    ) -> str:
         self._answer_no += 1
-        token = f"[answer {self._answer_no}]"
+        key = hashlib.sha256(
+            json.dumps([self._seed, prompt, task_id], ensure_ascii=False).encode("utf-8")
+        ).digest()
+        occurrence = self._asked[key]
+        self._asked[key] += 1
+        digest = hashlib.sha256(key + occurrence.to_bytes(8, "big")).hexdigest()
+        token = f"[answer {digest[:16]}]"
         if len(self._answers) >= _ANSWER_LIMIT:
             self._answers.clear()
             self._vague.clear()
