@@ -150,6 +150,10 @@ class Config(BaseModel):
     llm_stream: bool = False
     llm_stall_timeout_s: Annotated[float, Field(gt=0)] = 30.0
     llm_retry_temperature: Annotated[float, Field(ge=0, le=2)] = 0.7
+    # Model calls run in a worker subprocess that exits after this many idle seconds, so the
+    # daemon never loads litellm (~150 MB) itself; false keeps the calls in the daemon.
+    llm_worker: bool = True
+    llm_worker_idle_s: Annotated[float, Field(gt=0, le=86_400)] = 90.0
     # `gepad lsp`: globs (on the file path) for the `kernel` component besides .cu/.cuh; how
     # long an untouched generation waits before it counts as a weak thumbs-up; how many lines
     # around a selection go into the feedback context; whether it starts a missing daemon.

@@ -48,6 +48,7 @@ from gepad.store import Store
 
 if TYPE_CHECKING:
     from gepad.learning import AssistService, OptimizerRunner
+    from gepad.llm import LlmWorker
     from gepad.outcomes import OutcomeIngester
 
 __all__ = ["serve"]
@@ -93,11 +94,29 @@ async def serve(
     log.info("stopped")
 
 
+def _llm_worker(config: Config, stack: AsyncExitStack) -> LlmWorker | None:
+    """The model worker every LLM client of the daemon shares (None: calls run in-process).
+
+    Registered before the optimizer and assist start, so it is stopped after them.
+    """
+    if not config.llm_worker:
+        return None
+    from gepad.llm import LlmWorker, WorkerSettings
+
+    worker = LlmWorker(WorkerSettings(idle_s=config.llm_worker_idle_s))
+    stack.push_async_callback(worker.aclose)
+    return worker
+
+
 async def _start_optimizer(
-    config: Config, store: Store, prompts: PromptService, hub: NotificationHub
+    config: Config,
+    store: Store,
+    prompts: PromptService,
+    hub: NotificationHub,
+    worker: LlmWorker | None,
 ) -> OptimizerRunner:
     # Imported here: the learning side pulls in the engine; litellm itself loads only on the
-    # first model call, so an idle daemon stays small.
+    # first model call (in the model worker, by default), so an idle daemon stays small.
     from gepad.engine_settings import engine_config_for
     from gepad.learning import (
         JudgeSettings,
@@ -132,17 +151,20 @@ async def _start_optimizer(
         ),
         engine_configs={c: engine_config_for(config.engine, c) for c in components},
         notify=lambda params: hub.broadcast("optimizer.progress", params),
+        llm_attempts=worker,
     )
     await runner.start()
     return runner
 
 
-def _assist(config: Config, store: Store, prompts: PromptService) -> AssistService:
+def _assist(
+    config: Config, store: Store, prompts: PromptService, worker: LlmWorker | None
+) -> AssistService:
     # Imported here, like the optimizer: litellm itself loads only on the first assist call.
     from gepad.learning import AssistService
     from gepad.llm import LlmSettings
 
-    return AssistService(store, prompts, LlmSettings.from_config(config))
+    return AssistService(store, prompts, LlmSettings.from_config(config), llm_attempts=worker)
 
 
 def _delivery(config: Config, paths: Paths, prompts: PromptService) -> DeliveryService:
@@ -237,8 +259,9 @@ async def _start(
     hub = NotificationHub(prompt_state_to_wire)
     stack.callback(prompts.subscribe(hub.on_change))
     optimizer = None
+    worker = _llm_worker(config, stack)
     if config.optimizer_enabled:
-        optimizer = await _start_optimizer(config, store, prompts, hub)
+        optimizer = await _start_optimizer(config, store, prompts, hub, worker)
         stack.push_async_callback(optimizer.stop)
     delivery = _delivery(config, paths, prompts)
     await delivery.start()
@@ -262,7 +285,7 @@ async def _start(
         prompts,
         info,
         optimizer=optimizer,
-        assist=_assist(config, store, prompts),
+        assist=_assist(config, store, prompts, worker),
         delivery=delivery,
         workspaces=outcomes,
     )

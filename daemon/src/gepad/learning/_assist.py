@@ -14,7 +14,14 @@ from typing import Any, Final
 
 from gepad.errors import InvalidFieldError, ModelUnavailableError
 from gepad.learning._adapters import StoreCache, to_store_call
-from gepad.llm import LlmCallRecord, LlmClient, LlmError, LlmInputError, LlmSettings
+from gepad.llm import (
+    AttemptRunner,
+    LlmCallRecord,
+    LlmClient,
+    LlmError,
+    LlmInputError,
+    LlmSettings,
+)
 from gepad.prompts import PromptService
 from gepad.store import NewGeneration, Store
 
@@ -65,10 +72,19 @@ class AssistService:
     `ModelUnavailableError` (no answer from the model: unreachable, refused, over budget).
     """
 
-    def __init__(self, store: Store, prompts: PromptService, settings: LlmSettings) -> None:
+    def __init__(
+        self,
+        store: Store,
+        prompts: PromptService,
+        settings: LlmSettings,
+        *,
+        llm_attempts: AttemptRunner | None = None,
+    ) -> None:
         self._store = store
         self._prompts = prompts
-        self._llm = LlmClient(settings, self._record_call, cache=StoreCache(store))
+        self._llm = LlmClient(
+            settings, self._record_call, cache=StoreCache(store), attempts=llm_attempts
+        )
 
     async def _record_call(self, record: LlmCallRecord) -> None:
         # Assist calls count towards the daily budget like the optimizer's.

@@ -22,11 +22,14 @@ from gepa_engine import EngineConfig
 from gepad.learning._adapters import BufferedRecorder, StoreCache
 from gepad.learning._calibration import Calibrator
 from gepad.learning._component import ComponentOptimizer
+from gepad.learning._drift import DriftDetector, DriftSettings
+from gepad.learning._forget import ForgetService
 from gepad.learning._judging import JudgeSettings
 from gepad.learning._metric import Metric
 from gepad.learning._prequential import Prequential, PrequentialSettings
 from gepad.learning._probe import NO_CREDENTIALS_PREFIX, probe_model
 from gepad.llm import (
+    AttemptRunner,
     CircuitOpenError,
     LlmAuthError,
     LlmClient,
@@ -64,6 +67,7 @@ class RunnerSettings:
     enabled: bool = True
     judge: JudgeSettings = field(default_factory=JudgeSettings)
     prequential: PrequentialSettings = field(default_factory=PrequentialSettings)
+    drift: DriftSettings = field(default_factory=DriftSettings)
 
 
 def _start_of_day(now: float) -> float:
@@ -88,6 +92,7 @@ class OptimizerRunner:
         engine_configs: Mapping[str, EngineConfig] | None = None,
         notify: Callable[[dict[str, Any]], None] | None = None,
         clock: Callable[[], float] = time.time,
+        llm_attempts: AttemptRunner | None = None,
     ) -> None:
         self._store = store
         self._prompts = prompts
@@ -95,7 +100,13 @@ class OptimizerRunner:
         self._clock = clock
         self._notify = notify or (lambda _: None)
         self._recorder = BufferedRecorder()
-        self._llm = LlmClient(llm_settings, self._recorder, cache=StoreCache(store), clock=clock)
+        self._llm = LlmClient(
+            llm_settings,
+            self._recorder,
+            cache=StoreCache(store),
+            clock=clock,
+            attempts=llm_attempts,
+        )
         metric = Metric(self._llm, judge=settings.judge)
         self._metric = metric
         self._calibrator = Calibrator(
@@ -122,6 +133,14 @@ class OptimizerRunner:
             )
             for c in settings.components
         }
+        # Users change their minds: contradicted examples are retired before each sync.
+        self._drift = DriftDetector(
+            store, self._llm, self._recorder, settings.drift,
+            over_budget=self._budget_spent, clock=clock,
+        )  # fmt: skip
+        self.forget = ForgetService(
+            store, prompts, self._llm, self._recorder, on_change=self.examples_changed
+        )
         self._wake = asyncio.Event()
         self._background: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
@@ -142,6 +161,7 @@ class OptimizerRunner:
 
     async def start(self) -> None:
         await self._calibrator.load()
+        await self._drift.load()
         # Before the engines load: an example not scored yet must not reach them.
         await self._prequential.load(list(self._optimizers.values()))
         for opt in self._optimizers.values():
@@ -183,6 +203,7 @@ class OptimizerRunner:
     async def examples_changed(self) -> None:
         """Examples were retired or restored: every engine follows now, not at the next run
         (a retired example stops counting at once)."""
+        await self._drift.refresh()
         for opt in self._optimizers.values():
             await opt.sync_examples(retry_unscored=False)
 
@@ -233,6 +254,7 @@ class OptimizerRunner:
             "components": {c: o.status() for c, o in self._optimizers.items()},
             "judge": self._judge_status(),
             "prequential": self._prequential.summary(),
+            "drift": self._drift.summary(),
         }
 
     async def usage_today(self) -> dict[str, Any]:
@@ -381,6 +403,7 @@ class OptimizerRunner:
                 return
             if await self._pause_if_over_budget():
                 return
+            await self._check_drift(component)
             await opt.sync_examples()
             while True:
                 if self._paused:
@@ -440,6 +463,15 @@ class OptimizerRunner:
         if s.daily_budget_tokens > 0 and usage["tokens"] >= s.daily_budget_tokens:
             return f"daily budget of {s.daily_budget_tokens} tokens reached; resumes tomorrow"
         return None
+
+    async def _budget_spent(self) -> bool:
+        return await self._over_daily_budget() is not None
+
+    async def _check_drift(self, component: str) -> None:
+        try:
+            await self._drift.check(component)
+        except Exception:  # a failed check must not stop the run; it is retried next run
+            log.exception("drift check for %s failed", component)
 
     async def _calibrate(self) -> None:
         """A few labelled examples re-judged after each run (judge_calibration_per_run)."""

@@ -1,8 +1,10 @@
 """LLM access for the daemon: one client, redaction before anything leaves the machine.
 
-Importing this package does not import litellm; the client loads it on its first call.
+Importing this package does not import litellm; the client loads it on its first call, or
+(in the daemon) `LlmWorker` runs the calls in a subprocess that loads it and exits when idle.
 """
 
+from ._attempt import AttemptRunner
 from ._client import LlmClient
 from ._errors import (
     CircuitOpenError,
@@ -37,6 +39,7 @@ from ._types import (
     ResponseCache,
     Usage,
 )
+from ._worker import LlmWorker, WorkerSettings
 
 __all__ = [
     "CACHE_MODES",
@@ -45,6 +48,7 @@ __all__ = [
     "PURPOSES",
     "REDACTION_KINDS",
     "REDACT_MODES",
+    "AttemptRunner",
     "CacheMode",
     "CircuitOpenError",
     "LlmAuthError",
@@ -57,6 +61,7 @@ __all__ = [
     "LlmResult",
     "LlmSettings",
     "LlmUnavailableError",
+    "LlmWorker",
     "Outcome",
     "Purpose",
     "Recorder",
@@ -66,6 +71,7 @@ __all__ = [
     "Redactor",
     "ResponseCache",
     "Usage",
+    "WorkerSettings",
     "cache_key",
     "is_local_model",
     "is_loopback_url",
