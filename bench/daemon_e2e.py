@@ -4,7 +4,7 @@
     python bench/daemon_e2e.py --scenario FILE --budget N --seed S --json OUT
     python bench/daemon_e2e.py --scenario FILE --budget N --seeds 20 --json OUT   # distribution
         [--judge-mode single|pairwise|repeat] [--judge-error P] [--judge-position-bias P]
-        [--judge-length-bias P]
+        [--judge-length-bias P] [--online] [--llm-concurrency N]
 
 Any scenario file works (v1 or realistic). The simulated server derives every answer's
 randomness from the request itself, and the daemon's engine is seeded, so the same seed gives
@@ -23,7 +23,16 @@ held-out scores, and of the daemon/engine ratio.
    engine-only score (`bench/simuser.py`'s gepad for the same scenario, budget and seed) and the
    seed prompt's score.
 
-OUT: {"daemon_test_score", "engine_test_score", "seed_test_score", "rollouts_used", "swaps", ...}
+With `--online` (realistic scenarios) the data arrives during the run as it does in the
+engine-only online runs (`gepad_sim._e2e_online`: a quarter first, then `online_batch` tasks
+every `online_every` rollouts (`--online-every K` to spread them differently), each as the
+user's feedback on the seed prompt's output), and the daemon's own prequential measure is
+reported: every example's test-before-train score from `status.get`, its rolling "already
+handled" rate and rolling mean score at 10 points of the run, beside the engine-only run's
+prequential on the same arrivals.
+
+OUT: {"daemon_test_score", "engine_test_score", "seed_test_score", "rollouts_used", "swaps",
+"prequential" (online), ...}
 """
 
 from __future__ import annotations
@@ -34,11 +43,13 @@ import json
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from gepad_client import GepadClient
 from gepad_sim import TEST_REPEATS, load_scenario, run_optimizer, run_seed, split_tasks
+from gepad_sim._e2e_online import OnlinePlan, curve_points, rolling
 from gepad_sim._harness import make_lms
 from gepad_sim._live import LiveDaemon, LiveSimServer, sim_config
 from gepad_sim.engine_driver import run_gepad
@@ -62,13 +73,83 @@ async def _feed(client: GepadClient, scenario: Any, seed: int) -> int:
     return sent
 
 
+async def _feed_tasks(client: GepadClient, user: Any, prompt: str, tasks: Any) -> int:
+    """Each task as the user's feedback on what `prompt` did with it.
+
+    The online feed sends the seed prompt's outputs, as the batch feed does: the user's pain
+    points with the assistant they started from. (Feedback on the current prompt's own output
+    would arrive as a complaint only where that very prompt had just failed, so re-scoring the
+    same prompt on it measures little more than the task model's noise.)
+    """
+    for task in tasks:
+        outcome = user.run_task(prompt, task)
+        if outcome.missed:
+            await client.submit_feedback(
+                "thumbs_down", context=task.input, output=outcome.output, comment=outcome.feedback
+            )
+        else:
+            await client.submit_feedback("thumbs_up", context=task.input, output=outcome.output)
+    return len(tasks)
+
+
+async def _online(
+    client: GepadClient, scenario: Any, seed: int, budget: int, timeout: float
+) -> tuple[int, dict[str, Any]]:
+    """Feed online, one `optimizer.run` per segment; returns (examples fed, last status)."""
+    split = split_tasks(scenario.tasks, seed)
+    params = scenario.realistic.params
+    plan = OnlinePlan.make(
+        split.train, split.val, start=params.online_start, every=params.online_every,
+        batch=params.online_batch,
+    )  # fmt: skip
+    user = make_lms(scenario, seed + 10_000)
+    await client.set_prompt(scenario.seed_prompt)
+    fed = await _feed_tasks(client, user, scenario.seed_prompt, plan.first)
+    status: dict[str, Any] = {}
+    deadline = time.monotonic() + timeout
+    for i, target in enumerate(plan.segments(budget)):
+        used = (await client.call("optimizer.status"))["components"]["general"]["rollouts"]
+        if target > used:
+            status = await _optimize(client, target - used, deadline - time.monotonic())
+        if i < len(plan.batches):
+            fed += await _feed_tasks(client, user, scenario.seed_prompt, plan.batches[i])
+    return fed, status or await client.call("optimizer.status")
+
+
+def _prequential(status: dict[str, Any], window: int, engine: Any | None) -> dict[str, Any]:
+    """The daemon's prequential record, and the engine-only run's on the same arrivals."""
+    pre = (status.get("prequential") or {}).get("components", {}).get("general", {})
+    history = pre.get("history", [])
+    handled = [1.0 if h["handled"] else 0.0 for h in history]
+    scores = [float(h["score"]) for h in history]
+    out: dict[str, Any] = {
+        "window": window,
+        "examples": len(history),
+        "rollouts": (status.get("prequential") or {}).get("rollouts"),
+        "rate_curve": curve_points(rolling(handled, window)),
+        "score_curve": curve_points(rolling(scores, window)),
+        "rate": sum(handled) / len(handled) if handled else None,
+        "history": history,
+    }
+    if engine is not None and engine.prequential_scores:
+        eng = list(engine.prequential_scores)
+        eng_handled = [1.0 if v >= 1.0 else 0.0 for v in eng]
+        out["engine"] = {
+            "mean": engine.prequential,
+            "arrivals": len(eng),
+            "rate_curve": curve_points(rolling(eng_handled, window)),
+            "score_curve": curve_points(rolling(eng, window)),
+        }
+    return out
+
+
 async def _optimize(client: GepadClient, budget: int, timeout: float) -> dict[str, Any]:
     before = await client.call("optimizer.status")
     started = before.get("last_run_at")
     await client.call("optimizer.run", {"budget": budget})
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(0.1)
         status = await client.call("optimizer.status")
         if status["last_run_at"] != started and status["state"] != "running":
             return status
@@ -89,10 +170,17 @@ async def run(
     judge_mode: str = "single",
     judge_bias: tuple[float, float, float] = (0.0, 0.0, 0.0),
     engine: bool = True,
+    online: bool = False,
+    llm_concurrency: int | None = None,
+    online_every: int | None = None,
 ) -> dict[str, Any]:
     """One seed. `judge_bias`: the simulated judge's (error, position, length) biases;
-    `engine=False` skips the engine-only and seed-prompt baselines."""
+    `engine=False` skips the engine-only and seed-prompt baselines; `online` feeds the data
+    during the run (realistic scenarios)."""
     scenario = load_scenario(scenario_path)
+    if online_every is not None and scenario.realistic is not None:
+        params = replace(scenario.realistic.params, online_every=online_every)
+        scenario = replace(scenario, realistic=replace(scenario.realistic, params=params))
     split = split_tasks(scenario.tasks, seed)
     error, position, length = judge_bias
     flags = (
@@ -102,13 +190,19 @@ async def run(
     with tempfile.TemporaryDirectory(prefix="gepad-e2e-") as tmp:
         work = Path(tmp)
         server = LiveSimServer(scenario_path, seed, work, extra_args=flags).start()
-        config = sim_config(server.api_base, judge_mode=judge_mode)
+        overrides: dict[str, Any] = {"judge_mode": judge_mode}
+        if llm_concurrency is not None:
+            overrides["llm_concurrency"] = llm_concurrency
+        config = sim_config(server.api_base, **overrides)
         daemon = LiveDaemon(work / "home", config).start()
         try:
             started = time.monotonic()
             async with GepadClient.connect(home=daemon.home, timeout=30) as client:
-                fed = await _feed(client, scenario, seed)
-                status = await _optimize(client, budget, timeout)
+                if online:
+                    fed, status = await _online(client, scenario, seed, budget, timeout)
+                else:
+                    fed = await _feed(client, scenario, seed)
+                    status = await _optimize(client, budget, timeout)
                 current = await client.get_prompt()
                 history = await client.prompt_history(limit=200)
             seconds = time.monotonic() - started
@@ -118,11 +212,12 @@ async def run(
             server.stop()
     judge = make_lms(scenario, seed + 20_000)
     daemon_score = judge._uncounted_mean(current["text"], split.test, TEST_REPEATS)
-    engine_score = seed_score = None
+    engine_score = seed_score = engine_run = None
     if engine:
-        engine_score = run_optimizer(
-            scenario, run_gepad, name="gepad", seed=seed, budget=budget
-        ).test_score
+        engine_run = run_optimizer(
+            scenario, run_gepad, name="gepad", seed=seed, budget=budget, online=online
+        )
+        engine_score = engine_run.test_score
         seed_score = run_optimizer(
             scenario, run_seed, name="seed", seed=seed, budget=budget
         ).test_score
@@ -136,7 +231,13 @@ async def run(
         "daemon_test_score": daemon_score,
         "engine_test_score": engine_score,
         "seed_test_score": seed_score,
+        "online": online,
+        "online_every": scenario.realistic.params.online_every
+        if online and scenario.realistic
+        else None,
+        "attainable": scenario.sim.attainable,
         "judge": status.get("judge"),
+        "prequential": _prequential(status, 20, engine_run),
         "rollouts_used": general["rollouts"],
         "swaps": sum(1 for v in history["versions"] if v["source"] == "optimizer"),
         "examples_fed": fed,
@@ -171,6 +272,20 @@ def distribution(results: list[dict[str, Any]]) -> dict[str, Any]:
                 "p90": _quantile(values, 0.9),
                 "mean": sum(values) / len(values),
             }
+    for key, where in (("rate_curve", None), ("score_curve", None), ("rate_curve", "engine"),
+                       ("score_curve", "engine")):  # fmt: skip
+        curves = []
+        for r in results:
+            pre = r.get("prequential") or {}
+            pre = pre.get(where, {}) if where else pre
+            if pre.get(key):
+                curves.append(pre[key])
+        if curves and len({len(c) for c in curves}) == 1:
+            name = f"{where}_{key}" if where else f"daemon_{key}"
+            out[f"prequential_{name}"] = [
+                [curves[0][i][0], _quantile([c[i][1] for c in curves], 0.5)]
+                for i in range(len(curves[0]))
+            ]
     ratios = [
         r["daemon_test_score"] / max(r["engine_test_score"], 1e-9)
         for r in results
@@ -191,6 +306,10 @@ def _line(result: dict[str, Any]) -> str:
         f"  engine-only {engine:.3f}  seed {result['seed_test_score']:.3f}  "
         f"(daemon/engine {result['daemon_test_score'] / max(engine, 1e-9):.0%})"
     )  # fmt: skip
+    pre = result.get("prequential") or {}
+    if pre.get("rate_curve"):
+        curve = " ".join(f"{v:.2f}" for _, v in pre["rate_curve"])
+        tail += f"; already handled (rolling {pre['window']}): {curve}"
     return (
         f"{result['scenario']} seed {result['seed']}: daemon {result['daemon_test_score']:.3f}"
         f"{tail}; {result['rollouts_used']} rollouts, {result['swaps']} swaps, "
@@ -211,6 +330,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--judge-position-bias", type=float, default=0.0)
     parser.add_argument("--judge-length-bias", type=float, default=0.0)
     parser.add_argument("--no-engine", action="store_true", help="skip the engine-only baseline")
+    parser.add_argument("--online", action="store_true", help="feed the data during the run")
+    parser.add_argument("--llm-concurrency", type=int, default=None)
+    parser.add_argument(
+        "--online-every", type=int, default=None, help="rollouts between online arrivals"
+    )
     args = parser.parse_args(argv)
     if args.seeds < 1:
         parser.error(f"--seeds must be >= 1, got {args.seeds}")
@@ -220,7 +344,8 @@ def main(argv: list[str] | None = None) -> int:
         result = asyncio.run(
             run(
                 args.scenario, args.budget, seed, args.timeout, judge_mode=args.judge_mode,
-                judge_bias=bias, engine=not args.no_engine,
+                judge_bias=bias, engine=not args.no_engine, online=args.online,
+                llm_concurrency=args.llm_concurrency, online_every=args.online_every,
             )
         )  # fmt: skip
         print(_line(result))

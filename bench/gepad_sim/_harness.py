@@ -222,6 +222,8 @@ class RunResult:
     heldout_curve: tuple[tuple[int, float], ...] = ()
     online_auc: float | None = None
     prequential: float | None = None
+    # Each arriving task's test-before-train score, in arrival order (the prequential curve).
+    prequential_scores: tuple[float, ...] = ()
     # Online runs of a flip scenario (`_flip.py`): the curve's mean from the flip on, and
     # whether the final prompt follows the new rule.
     post_flip_auc: float | None = None
@@ -369,4 +371,5 @@ def _online_fields(ctx: RunContext, feed: OnlineFeed | None, budget: int) -> dic
         "prequential": (
             sum(feed.prequential) / len(feed.prequential) if feed.prequential else None
         ),
+        "prequential_scores": tuple(feed.prequential),
     }
