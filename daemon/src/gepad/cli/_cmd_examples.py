@@ -1,10 +1,15 @@
-"""`gepad examples [--json] [--limit N] [--kind K] [--id N]`: pages through `examples.list`."""
+"""`gepad examples [--json] [--limit N] [--kind K] [--id N]`: pages through `examples.list`.
+
+`gepad examples --retired` lists the latest retirements and why (`examples.retired`);
+`gepad examples restore ID` gives a retired example back to the optimizer, `gepad examples
+retire ID` takes one away (`examples.unretire` / `examples.retire`, recorded as the user's).
+"""
 
 from __future__ import annotations
 
 import argparse
 
-from gepad.cli._errors import EXIT_OK
+from gepad.cli._errors import EXIT_OK, EXIT_USAGE, CliError
 from gepad.cli._output import fmt_time, one_line, out, print_json, table
 from gepad.cli._rpc import with_client
 from gepad_client import Example, ExamplesPage, GepadClient
@@ -13,6 +18,11 @@ __all__ = ["run", "summary"]
 
 
 def run(args: argparse.Namespace) -> int:
+    action = getattr(args, "action", None)
+    if action is not None:
+        return _retire_or_restore(action, getattr(args, "target", None), as_json=args.json)
+    if getattr(args, "retired", False):
+        return _show_retired(args.limit, as_json=args.json)
     if getattr(args, "id", None) is not None:
         return _show(args.id, as_json=args.json)
     kind = args.kind.replace("-", "_") if args.kind else None
@@ -53,6 +63,59 @@ async def _collect(c: GepadClient, limit: int, kind: str | None) -> ExamplesPage
         if cursor is None or not page["examples"]:
             break
     return {"examples": examples, "next_cursor": cursor}
+
+
+def _retire_or_restore(action: str, target: int | None, *, as_json: bool) -> int:
+    if target is None:
+        raise CliError(
+            f"gepad examples {action} needs an example id, e.g. `gepad examples {action} 12` "
+            "(`gepad examples --retired` lists retired ones)",
+            EXIT_USAGE,
+        )
+    method = "examples.unretire" if action == "restore" else "examples.retire"
+    result = with_client(lambda c: c.call(method, {"id": target}))
+    if as_json:
+        print_json(result)
+        return EXIT_OK
+    if not result.get("changed"):
+        state = "not retired" if action == "restore" else "already retired"
+        out(f"example #{target} is {state}; nothing changed")
+    elif action == "restore":
+        out(f"example #{target} restored: the optimizer learns from it again")
+    else:
+        out(f"example #{target} retired: the optimizer no longer learns from it")
+    return EXIT_OK
+
+
+def _show_retired(limit: int, *, as_json: bool) -> int:
+    page = with_client(lambda c: c.call("examples.retired", {"limit": min(limit, 200)}))
+    if as_json:
+        print_json(page)
+        return EXIT_OK
+    rows = page.get("retired", [])
+    if not rows:
+        out("no examples have been retired")
+        return EXIT_OK
+    table_rows = [
+        [
+            r["id"],
+            r.get("component") or "-",
+            fmt_time(r.get("retired_at")),
+            "retired" if r.get("retired") else "restored",
+            r.get("decided_by") or "-",
+            one_line(_why(r), 60),
+        ]
+        for r in rows
+    ]
+    out(table(["ID", "COMPONENT", "RETIRED", "NOW", "DECIDED BY", "WHY"], table_rows))
+    out("(`gepad examples restore ID` gives one back to the optimizer)")
+    return EXIT_OK
+
+
+def _why(r: dict[str, object]) -> str:
+    reason = str(r.get("reason") or "-")
+    by = r.get("by_example")
+    return f"{reason} (newer: #{by})" if by is not None else reason
 
 
 def _show(example_id: int, *, as_json: bool) -> int:

@@ -135,9 +135,27 @@ def _print_human(status: Status) -> None:
     out(table(["COMPONENT", "VERSION", "SCORE", "SOURCE", "PINNED", "PENDING"], rows))
     _print_trend()
     _print_prequential(optimizer)
+    _print_retirements(optimizer)
     if optimizer:
         from gepad.cli._cmd_optimize import describe_optimizer
 
         out()
         for line in describe_optimizer(dict(optimizer)):
             out(line)
+
+
+def _print_retirements(optimizer: dict[str, Any]) -> None:
+    """Users change their minds: the examples retired lately, why, and how to undo it."""
+    drift = optimizer.get("drift") or {}
+    recent = [r for r in drift.get("recent_retirements", []) if not r.get("restored")][:5]
+    rejected = drift.get("last_rejected")
+    if not recent and not rejected:
+        return
+    out()
+    out("Retired lately (newer feedback wins; `gepad examples restore ID` undoes it)")
+    for r in recent:
+        newer = f", newer #{r['by_example']}" if r.get("by_example") is not None else ""
+        out(f"  #{r['id']} ({r.get('component') or '-'}{newer}, {r.get('decided_by') or '-'}): "
+            f"{r.get('reason') or '-'}")  # fmt: skip
+    if rejected:
+        out(f"  last contradiction check rejected: {rejected}")

@@ -68,7 +68,27 @@ def build_parser() -> argparse.ArgumentParser:
     examples.add_argument(
         "--id", type=positive_int, help="show this one example whole (listings cut long fields)"
     )
+    examples.add_argument(
+        "--retired", action="store_true", help="list retired examples and why they were retired"
+    )
+    examples.add_argument(
+        "action", nargs="?", choices=("restore", "retire"),
+        help="restore ID: give a retired example back to the optimizer; retire ID: take it away",
+    )  # fmt: skip
+    examples.add_argument("target", nargs="?", type=positive_int, help="the example id")
     examples.set_defaults(handler="examples")
+
+    forget = commands.add_parser(
+        "forget", help="drop a rule: retire the feedback about it, propose a prompt without it"
+    )
+    forget.add_argument("rule", help='the rule or text to drop, e.g. "use tabs"')
+    forget.add_argument(
+        "--ids", help="comma-separated example ids to retire (default: the model decides)"
+    )
+    forget.add_argument("--component", default="general", help="the component (general)")
+    forget.add_argument("--yes", action="store_true", help="do it without asking")
+    forget.add_argument("--json", action="store_true", help="machine-readable output")
+    forget.set_defaults(handler="forget")
 
     _add_feedback(commands)
 
