@@ -121,6 +121,11 @@ class Config(BaseModel):
     # each, counted against the daily budget), and the window of its rolling rate.
     prequential_enabled: bool = True
     prequential_window: Annotated[int, Field(ge=1, le=1000)] = 20
+    # Users change their minds (gepad.learning._drift): newer feedback that contradicts older
+    # feedback retires the older examples; at most `drift_max_calls` reflection-model calls per
+    # run (counted against the daily budget).
+    drift_enabled: bool = True
+    drift_max_calls: Annotated[int, Field(ge=0, le=100)] = 4
     api_base: str | None = None
     model_params: dict[str, dict[str, Any]] = Field(default_factory=dict)
     daily_budget_usd: Annotated[float, Field(ge=0)] = 1.0

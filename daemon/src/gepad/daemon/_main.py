@@ -119,6 +119,7 @@ async def _start_optimizer(
     # first model call (in the model worker, by default), so an idle daemon stays small.
     from gepad.engine_settings import engine_config_for
     from gepad.learning import (
+        DriftSettings,
         JudgeSettings,
         OptimizerRunner,
         PrequentialSettings,
@@ -147,6 +148,9 @@ async def _start_optimizer(
             ),
             prequential=PrequentialSettings(
                 enabled=config.prequential_enabled, window=config.prequential_window
+            ),
+            drift=DriftSettings(
+                enabled=config.drift_enabled, max_calls_per_run=config.drift_max_calls
             ),
         ),
         engine_configs={c: engine_config_for(config.engine, c) for c in components},

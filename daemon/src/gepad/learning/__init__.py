@@ -2,6 +2,7 @@
 
 from gepad.learning._assist import AssistRequest, AssistService
 from gepad.learning._calibration import cohen_kappa
+from gepad.learning._drift import DriftSettings
 from gepad.learning._judge import JudgeVerdict, parse_verdict
 from gepad.learning._judging import JUDGE_MODES, Grade, Judge, JudgeSettings
 from gepad.learning._metric import SCORED_KINDS, Metric, RolloutResult, unified_diff
@@ -14,6 +15,7 @@ __all__ = [
     "SCORED_KINDS",
     "AssistRequest",
     "AssistService",
+    "DriftSettings",
     "Grade",
     "Judge",
     "JudgeSettings",
