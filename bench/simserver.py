@@ -97,6 +97,16 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         ("--judge-length-bias", "the judge prefers the longer output with this probability"),
     ):
         parser.add_argument(flag, type=float, default=0.0, metavar="P", help=f"{what} (default 0)")
+    parser.add_argument(
+        "--flip-budget", type=int, metavar="N",
+        help="a flip scenario: the tasks an online run of N rollouts asks for after the flip "
+        "(and the held-out ones) are the flipped ones",
+    )  # fmt: skip
+    parser.add_argument(
+        "--drift-error", type=float, default=0.0, metavar="P",
+        help="the reflection model errs on the daemon's contradiction questions with this "
+        "probability (default 0)",
+    )  # fmt: skip
     parser.add_argument("--port-file", metavar="PATH", help="write the port here once listening")
     parser.add_argument(
         "--log-level",
@@ -139,6 +149,10 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         )
     except SimError as exc:
         parser.error(str(exc))
+    if args.flip_budget is not None and args.flip_budget < 1:
+        parser.error(f"--flip-budget must be >= 1, got {args.flip_budget}")
+    if not 0.0 <= args.drift_error <= 1.0:
+        parser.error(f"--drift-error must be in [0, 1], got {args.drift_error}")
     if args.port_file is not None:
         parent = Path(args.port_file).resolve().parent
         if not parent.is_dir():
@@ -212,6 +226,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         fault_roles=args.fault_role_tuple,
         slow_s=args.slow_s,
         judge_bias=args.judge_bias,
+        flip_budget=args.flip_budget,
+        drift_error=args.drift_error,
     )
     try:
         SimServer(config)

@@ -20,12 +20,14 @@ from collections.abc import Mapping, Sequence
 
 from gepad_sim._prompt import prompt_lines
 from gepad_sim._scenario import Scenario, Task
+from gepad_sim._split import split_tasks
 
 __all__ = [
     "flip_arrivals",
     "flip_pairs",
     "flip_partners",
     "flip_task",
+    "flipped_by_input",
     "follows_new_rule",
     "post_flip_auc",
 ]
@@ -99,3 +101,15 @@ def flip_arrivals(
     releases = max(0, (flip_clock - 1) // p.online_every)
     cut = min(len(order), n_train + n_val + releases * p.online_batch)
     return order[:cut], [(flip_task(t, pairs), s) for t, s in order[cut:]]
+
+
+def flipped_by_input(scenario: Scenario, seed: int, budget: int | None) -> dict[str, Task]:
+    """Input → flipped task, for the tasks an online run of `budget` asks for after the flip
+    (those arriving after it, and the held-out ones); empty without a flip or a budget."""
+    pairs = flip_pairs(scenario)
+    if not pairs or budget is None:
+        return {}
+    split = split_tasks(scenario.tasks, seed)
+    _, post = flip_arrivals(scenario, split.train, split.val, budget)
+    flipped = [t for t, _ in post] + [flip_task(t, pairs) for t in split.test]
+    return {t.input.strip(): t for t in flipped}

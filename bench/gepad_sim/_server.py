@@ -117,6 +117,10 @@ class SimServerConfig:
     slow_s: float = SLOW_SECONDS
     received_keep: int = 256
     judge_bias: JudgeBias = field(default_factory=JudgeBias)
+    # A flip scenario: the online budget that decides which tasks are flipped (`_flip.py`),
+    # and how often the reflection model errs on the daemon's drift questions.
+    flip_budget: int | None = None
+    drift_error: float = 0.0
 
 
 def bind_address(host: str) -> str:
@@ -241,7 +245,10 @@ class SimServer:
         self._initial_fault = (fault, count, roles)
         self._latency_s = self._initial_latency / 1000
         self._fault = _Fault()
-        self._roles = SimRoles(config.scenario, config.seed, config.judge_bias)
+        self._roles = SimRoles(
+            config.scenario, config.seed, config.judge_bias,
+            flip_budget=config.flip_budget, drift_error=config.drift_error,
+        )  # fmt: skip
         self._seed = config.seed
         self._junk = random.Random(f"garbage-{config.seed}")
         self._received: deque[dict[str, Any]] = deque(maxlen=max(1, config.received_keep))
@@ -342,7 +349,10 @@ class SimServer:
         """A fresh random stream (same seed unless given), cleared counts, log and fault, and
         the latency the server started with. A refuse period under way runs to its end."""
         self._seed = self._config.seed if seed is None else seed
-        self._roles = SimRoles(self._config.scenario, self._seed, self._config.judge_bias)
+        self._roles = SimRoles(
+            self._config.scenario, self._seed, self._config.judge_bias,
+            flip_budget=self._config.flip_budget, drift_error=self._config.drift_error,
+        )  # fmt: skip
         self._junk = random.Random(f"garbage-{self._seed}")
         self._received.clear()
         for counter in (self._counts, self._by_role, self._by_status, self._faults):

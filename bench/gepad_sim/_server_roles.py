@@ -26,10 +26,12 @@ from gepa_engine._templates import (
     REFLECTION_TEMPLATE,
 )
 from gepad_sim._errors import SimError
+from gepad_sim._flip import flipped_by_input
 from gepad_sim._harness import make_lms
 from gepad_sim._lms import Record, SimLMs
 from gepad_sim._realistic import RealisticLMs
 from gepad_sim._scenario import Scenario, Task
+from gepad_sim._server_drift import DriftAnswers
 from gepad_sim._server_judge import (
     JUDGE_AVOIDS_ALL,
     JUDGE_NEW_OUTPUT,
@@ -257,19 +259,36 @@ class SimRoles:
     same answer; at a temperature above 0 each repeat is a fresh draw.
     """
 
-    __slots__ = ("_judge", "_judged", "_scenario", "_seed", "_seen", "_sim", "_tasks_by_input")
+    __slots__ = (
+        "_drift",
+        "_judge",
+        "_judged",
+        "_scenario",
+        "_seed",
+        "_seen",
+        "_sim",
+        "_tasks_by_input",
+    )
 
-    def __init__(self, scenario: Scenario, seed: int, bias: JudgeBias | None = None) -> None:
+    def __init__(
+        self, scenario: Scenario, seed: int, bias: JudgeBias | None = None, *,
+        flip_budget: int | None = None, drift_error: float = 0.0,
+    ) -> None:  # fmt: skip
+        """`flip_budget`: a flip scenario's tasks that arrive after the flip in an online run
+        of that budget, and the held-out ones, are the flipped tasks (`_flip.py`)."""
         self._scenario = scenario
         self._seed = seed
         self._sim: SimLMs | RealisticLMs = make_lms(scenario, seed)
         by_input: dict[str, Task] = {}
         for task in scenario.tasks:
             by_input.setdefault(task.input.strip(), task)
+        by_input.update(flipped_by_input(scenario, seed, flip_budget))
         self._tasks_by_input = by_input
         self._seen: Counter[str] = Counter()
         self._judged = 0
         self._judge = self._make_judge(bias)
+        reader = v1_reader if isinstance(self._sim, SimLMs) else self._realistic_reader
+        self._drift = DriftAnswers(scenario, by_input, reader, drift_error)
 
     def _make_judge(self, bias: JudgeBias | None) -> SimJudge:
         phrasings: dict[str, tuple[str, ...]] = {}
@@ -334,7 +353,7 @@ class SimRoles:
         if role == "task":
             return self.task(system, user)
         if role == "reflect":
-            return self.reflect(user)
+            return self.reflect(user, rng)
         if role == "merge":
             return self.merge(user)
         return self.judge(user, rng)
@@ -345,7 +364,10 @@ class SimRoles:
             return RoleAnswer(UNKNOWN_TASK_OUTPUT, unknown_task=True)
         return RoleAnswer(self._sim.run_task(prompt, task).output)
 
-    def reflect(self, prompt: str) -> RoleAnswer:
+    def reflect(self, prompt: str, rng: random.Random | None = None) -> RoleAnswer:
+        drift = self._drift.answer(prompt, rng or random.Random(self._seed))
+        if drift is not None:
+            return RoleAnswer(drift)
         parsed = parse_reflection_prompt(prompt)
         if parsed is not None:
             return RoleAnswer(instruction_block(self._sim.reflect(parsed.current, parsed.records)))
