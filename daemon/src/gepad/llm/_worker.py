@@ -271,8 +271,13 @@ class LlmWorker:
 
     async def _spawn(self) -> _Proc:
         env = dict(self._env)
+        # The worker logs at the daemon's levels: gepad's own, and the third-party loggers'
+        # (WARNING unless log_third_party), which httpx stands for.
         env["GEPAD_WORKER_LOG_LEVEL"] = logging.getLevelName(
             logging.getLogger("gepad").getEffectiveLevel()
+        )
+        env["GEPAD_WORKER_THIRD_PARTY_LEVEL"] = logging.getLevelName(
+            logging.getLogger("httpx").getEffectiveLevel()
         )
         try:
             process = await asyncio.create_subprocess_exec(

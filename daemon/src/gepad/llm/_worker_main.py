@@ -34,6 +34,7 @@ __all__ = ["main"]
 log = logging.getLogger(__name__)
 
 _LOG_LEVEL_ENV = "GEPAD_WORKER_LOG_LEVEL"
+_THIRD_PARTY_LEVEL_ENV = "GEPAD_WORKER_THIRD_PARTY_LEVEL"
 _PARENT_POLL_S = 2.0
 _EXIT_GRACE_S = 5.0
 
@@ -153,6 +154,11 @@ async def _serve(protocol_fd: int, parent: int) -> int:
     return code
 
 
+def _level(variable: str) -> str:
+    level = os.environ.get(variable, "WARNING").strip().upper()
+    return level if level in logging.getLevelNamesMapping() else "WARNING"
+
+
 def main() -> int:
     # Keep the real stdout for frames; anything printed from now on goes to stderr.
     protocol_fd = os.dup(1)
@@ -165,11 +171,10 @@ def main() -> int:
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.addHandler(handler)
-    root.setLevel(logging.WARNING)  # third-party loggers may log request bodies or headers
-    level = os.environ.get(_LOG_LEVEL_ENV, "WARNING").upper()
-    logging.getLogger("gepad").setLevel(
-        level if level in logging.getLevelNamesMapping() else "WARNING"
-    )
+    # Third-party loggers may log request bodies or headers: WARNING unless the daemon's are
+    # lower (log_third_party).
+    root.setLevel(_level(_THIRD_PARTY_LEVEL_ENV))
+    logging.getLogger("gepad").setLevel(_level(_LOG_LEVEL_ENV))
     try:
         return asyncio.run(_serve(protocol_fd, os.getppid()))
     except (BrokenPipeError, ConnectionResetError):
