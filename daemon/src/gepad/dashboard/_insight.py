@@ -107,9 +107,19 @@ class Insight:
             "points": points,
             "now": now,
             "swaps": await self._swaps(component),
-            # The prequential measure ("complaints already handled when they arrived") needs
-            # the online loop, which this daemon does not have yet.
-            "prequential": None,
+            # Each example's test-before-train score with the version that earned it
+            # (gepad.learning._prequential); the rolling rate is drawn from these.
+            "prequential": [
+                {
+                    "t": r.created_at,
+                    "example_id": r.example_id,
+                    "version": r.prompt_version,
+                    "score": r.score,
+                    "handled": r.handled,
+                }
+                for r in await self._store.prequential(component, limit=1000)
+                if r.status == "scored"
+            ],
         }
 
     async def _swaps(self, component: str) -> list[dict[str, Any]]:

@@ -98,7 +98,7 @@
     V.renderCurve($("curve"), state.curve, $("curve-x").value);
     const n = state.curve.points.length, s = state.curve.swaps.length;
     $("curve-note").textContent = `${n} new best(s), ${s} swap(s)` +
-      (state.curve.prequential === null ? " · the 'complaints handled on arrival' measure needs the online loop (not built yet)" : "");
+      (state.curve.prequential && state.curve.prequential.length ? " · already handled on arrival: " + state.curve.prequential.filter(function (p) { return p.handled; }).length + " of " + state.curve.prequential.length : "");
   }
 
   const loadVersions = guard(async () => {
