@@ -35,13 +35,21 @@ how each response could be better. The feedback comes from the person the assist
 treat their own words as the ground truth about what they want.
 {records}
 
-Write a new version of the instructions for the assistant.
+Your job: write a new, improved version of the assistant's instructions. Do not answer the \
+tasks and do not write code: write the instructions the assistant will follow next time.
 - Keep every instruction from the current version that is still right; drop none by accident.
 - Add what the feedback teaches, stated as general rules that will hold for future tasks, not \
 as notes about these particular inputs.
 - Stay concise: one rule per line, no duplicates.
 
-Answer with the new instructions inside a single ``` block and nothing else inside it.
+Answer with the new instructions inside a single ``` block and nothing else inside it. \
+For instance, if the instructions were "You are a travel agent." and the feedback asked for \
+prices in euros and for shorter answers, the answer would be:
+```
+You are a travel agent.
+- Give every price in euros.
+- Keep answers under five sentences.
+```
 """
 
 RECORD_TEMPLATE = """\
@@ -133,8 +141,76 @@ def render_condense(current: str, limit: int) -> str:
     return CONDENSE_TEMPLATE.format(current=_fence_safe(current), length=len(current), limit=limit)
 
 
+def _example_lines() -> frozenset[str]:
+    """The lines of the reflection template's worked example, normalised."""
+    example = REFLECTION_TEMPLATE.rsplit("```", 2)[-2]
+    return frozenset(_norm(line) for line in example.splitlines() if _norm(line))
+
+
+def _norm(line: str) -> str:
+    return " ".join(re.sub(r"^\s*(?:[-*+]|\d+[.)])\s+", "", line).lower().split())
+
+
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+\S")
+_LANG_LINE = re.compile(r"^(?:python|text|markdown|md|plaintext|txt|instructions)\s*$", re.I)
+# An answer that asks for instructions (or for the task) instead of giving them.
+_ASKS = re.compile(
+    r"\b(?:please|kindly)\s+(?:provide|give|share|send)\b.{0,40}\b(?:instructions|task)\b",
+    re.I | re.S,
+)
+_EXAMPLE_LINES = _example_lines()
+
+
+def _salvage_unterminated(answer: str) -> str | None:
+    """The complete lines after an unclosed fence (a cut answer), if there are at least two."""
+    body = answer[answer.rindex("```") + 3 :]
+    body = body.split("\n", 1)[1] if "\n" in body else ""
+    lines = body.split("\n")
+    if not answer.endswith("\n"):
+        lines = lines[:-1]  # the last line was cut mid-way
+    kept = [line for line in lines if line.strip()]
+    return "\n".join(kept) if len(kept) >= 2 else None
+
+
+def _unfenced_list(answer: str) -> str | None:
+    """An answer without any fence that is plainly a list of rules (two or more items)."""
+    lines = [line for line in answer.strip().splitlines() if line.strip()]
+    if sum(1 for line in lines if _LIST_ITEM.match(line)) < 2:
+        return None
+    if lines and lines[0].rstrip().endswith(":") and not _LIST_ITEM.match(lines[0]):
+        lines = lines[1:]  # "Here are the new instructions:"
+    return "\n".join(lines)
+
+
+def _clean(text: str) -> tuple[str, int]:
+    """Drop a stray language line, duplicate lines and copies of the template's example."""
+    lines = text.strip().splitlines()
+    if lines and _LANG_LINE.match(lines[0].strip()):
+        lines = lines[1:]
+    kept: list[str] = []
+    seen: set[str] = set()
+    copied = 0
+    for line in lines:
+        key = _norm(line)
+        if key and key in _EXAMPLE_LINES:
+            copied += 1
+            continue
+        if key and key in seen:
+            continue
+        seen.add(key)
+        kept.append(line.rstrip())
+    return "\n".join(kept).strip(), copied
+
+
 def parse_instruction_block(answer: object, *, max_chars: int) -> ParsedText:
-    """Extract the instructions from an LLM answer; any malformation is a reason, not a raise."""
+    """Extract the instructions from an LLM answer; any malformation is a reason, not a raise.
+
+    Real models shape the block loosely: a cut answer's complete lines after an unclosed fence
+    are kept (two at least), an answer with no fence at all that is plainly a list of rules is
+    taken as it is, and a stray language line, repeated lines and lines copied from the
+    template's worked example are dropped. An answer that only copies the example, or that asks
+    for instructions instead of giving them, is rejected.
+    """
     if not isinstance(answer, str):
         return ParsedText(None, f"answer is {type(answer).__name__}, not text")
     if "\x00" in answer:
@@ -145,13 +221,26 @@ def parse_instruction_block(answer: object, *, max_chars: int) -> ParsedText:
     if not blocks:
         blocks = [m.group(1) for m in _TAGGED.finditer(answer)]
     if not blocks:
-        if answer.count("```") % 2 == 1:
-            return ParsedText(None, "answer has an unterminated ``` block (truncated?)")
-        return ParsedText(None, "answer has no ``` block with instructions")
+        found = (
+            _salvage_unterminated(answer)
+            if answer.count("```") % 2 == 1
+            else _unfenced_list(answer)
+            if "```" not in answer
+            else None
+        )
+        if found is None:
+            if answer.count("```") % 2 == 1:
+                return ParsedText(None, "answer has an unterminated ``` block (truncated?)")
+            return ParsedText(None, "answer has no ``` block with instructions")
+        blocks = [found]
     # Models sometimes quote the old text first; the instructions are the last block.
-    text = blocks[-1].strip()
+    text, copied = _clean(blocks[-1])
     if not text:
+        if copied:
+            return ParsedText(None, "the answer only copies the template's example")
         return ParsedText(None, "the instruction block is empty")
     if not any(ch.isalpha() for ch in text):
         return ParsedText(None, "the instruction block has no words")
+    if _ASKS.search(text):
+        return ParsedText(None, "the answer asks for instructions instead of giving them")
     return ParsedText(text, None)

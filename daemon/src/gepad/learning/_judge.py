@@ -14,7 +14,14 @@ import re
 from collections.abc import Sequence
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 __all__ = [
     "ANSWER_A",
@@ -25,6 +32,7 @@ __all__ = [
     "PAIRWISE_SYSTEM",
     "REQUEST",
     "RUBRIC",
+    "UNMET_SCORE_CAP",
     "USER_SECTIONS",
     "JudgeVerdict",
     "PairwiseVerdict",
@@ -53,14 +61,16 @@ JUDGE_SYSTEM = """\
 You review a coding assistant's NEW output for one particular user.
 "User's request" is what the user asked for. The sections headed "User's ..." and "Failure
 message" are the user's own words or their tools' output: they are the ground truth about what
-this user wants, and "Rubric" lists them as the criteria to check.
-The new output must first answer the user's request: an empty, evasive or off-task answer
-fails, whatever it avoids. Then it must do what the user asked for and avoid what they
-complained about, without losing what they liked. Score 1.0 when it fully does, 0.0 when it
-repeats the problem or does not do the task, and in between for partial fixes. Explain in one or
-two sentences, quoting the user's words that still apply.
-Answer with JSON only: {"verdict": "pass" or "fail", "score": number from 0 to 1,
-"explanation": string}.
+this user wants, and "Rubric" lists them as the numbered rules to check.
+Check the rules one by one against the new output itself, not against what it claims about
+itself. The new output must first answer the user's request: an empty, evasive or off-task
+answer fails, whatever it avoids. Then it must do what the user asked for and avoid what they
+complained about, without losing what they liked. List the numbers of the rules the new output
+does not meet in "unmet". Verdict "pass" only when "unmet" is empty. Score 1.0 when it fully
+meets every rule, 0.0 when it repeats the problem or does not do the task, and in between for
+partial fixes. Explain in one or two sentences, quoting the user's words that still apply.
+Answer with JSON only: {"unmet": [rule numbers], "verdict": "pass" or "fail", "score": number
+from 0 to 1, "explanation": string}.
 """
 
 PAIRWISE_SYSTEM = """\
@@ -76,12 +86,48 @@ Answer with JSON only: {"preferred": "A" or "B" or "tie", "explanation": string}
 _OBJECT = re.compile(r"\{.*\}", re.S)
 
 
+# A verdict that names an unmet rule cannot score above this, whatever it says.
+UNMET_SCORE_CAP = 0.5
+
+
 class JudgeVerdict(BaseModel):
+    """A graded output. `unmet`: the rubric's rule numbers the judge says are not met.
+
+    A verdict that contradicts itself is made consistent the strict way: "pass" with an unmet
+    rule, or a score above `UNMET_SCORE_CAP` with one, is a fail capped at that score.
+    """
+
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     verdict: Literal["pass", "fail"]
     score: float = Field(ge=0.0, le=1.0)
     explanation: str = Field(max_length=4000)
+    unmet: tuple[int, ...] = ()
+
+    @field_validator("unmet", mode="before")
+    @classmethod
+    def _rule_numbers(cls, value: object) -> object:
+        if value is None:
+            return ()
+        if isinstance(value, (int, str)):
+            value = [value]
+        if not isinstance(value, (list, tuple)):
+            return value
+        numbers: list[int] = []
+        for item in value:
+            found = re.search(r"\d+", str(item))
+            if found is not None:
+                numbers.append(int(found.group(0)))
+        return tuple(numbers)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> JudgeVerdict:
+        if not self.unmet:
+            return self
+        score = min(self.score, UNMET_SCORE_CAP)
+        if self.verdict == "fail" and score == self.score:
+            return self
+        return self.model_copy(update={"verdict": "fail", "score": score})
 
 
 class PairwiseVerdict(BaseModel):

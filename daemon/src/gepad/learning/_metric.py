@@ -16,6 +16,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from gepad.learning._code_checks import run_checks
 from gepad.learning._judge import NEW_OUTPUT, REQUEST, RUBRIC, rubric
 from gepad.learning._judging import Grade, Judge, JudgeSettings, Reference
 from gepad.llm import LlmClient
@@ -31,6 +32,9 @@ SCORED_KINDS = frozenset(
 # Similarity alone rewards copying; the judge says whether the user's changes were made.
 _CORRECTION_SIMILARITY_WEIGHT = 0.3
 _MAX_FEEDBACK_CHARS = 6000
+# A rollout whose code breaks a convention the complaint names scores at most this share of
+# the conventions it meets.
+_CHECK_SCORE_CAP = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +125,23 @@ class Metric:
             feedback = user_words + "\n\nThe reviewer could not grade this output."
             return RolloutResult(None, _clip(feedback.strip()), new, example.context)
         score = grade.score
+        verdict = grade.verdict
+        finding = run_checks(example.comment or "", new) if example.comment else None
+        if finding is not None:
+            checks_pass = not finding.problems
+            log.info(
+                "judge agreement: mode=%s judge=%s checks=%s checked=%s",
+                self._judge.settings.mode, "pass" if grade.passed else "fail",
+                "pass" if checks_pass else "fail", ",".join(finding.checked),
+            )  # fmt: skip
+            if not checks_pass:
+                # A code check the user's complaint names overrules the judge: a model's
+                # "it includes type hints" about code without any is not a pass.
+                met = 1 - len(finding.problems) / len(finding.checked)
+                score = min(score, _CHECK_SCORE_CAP * met)
+                verdict = f"{grade.verdict}, overruled by code checks"
+                problems = "; ".join(f"{name}: {why}" for name, why in finding.problems)
+                user_words += f"\n\nCode checks of what the user asked for: {problems}"
         if example.kind == "correction" and example.corrected:
             similarity = difflib.SequenceMatcher(None, new, example.corrected).ratio()
             score = (
@@ -130,7 +151,7 @@ class Metric:
             user_words += (
                 f"\n\nSimilarity of the new output to the user's version: {similarity:.2f}"
             )
-        feedback = f"{user_words}\n\nReviewer ({grade.verdict}): {grade.explanation}"
+        feedback = f"{user_words}\n\nReviewer ({verdict}): {grade.explanation}"
         return RolloutResult(score, _clip(feedback.strip()), new, example.context, grade.passed)
 
     async def rejudge(self, example: Example) -> Grade:
