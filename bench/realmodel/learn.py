@@ -32,6 +32,7 @@ import asyncio
 import hashlib
 import json
 import random
+import re
 import sqlite3
 import subprocess
 import sys
@@ -148,7 +149,11 @@ def daemon_config(api_base: str, args: argparse.Namespace) -> str:
 
 
 async def run_daemon(
-    api_base: str, feedback: list[dict[str, str]], args: argparse.Namespace, work: Path
+    api_base: str,
+    feedback: list[dict[str, str]],
+    args: argparse.Namespace,
+    work: Path,
+    log_copy: Path,
 ) -> dict[str, Any]:
     from gepad_client import GepadClient
     from gepad_sim._live import LiveDaemon
@@ -193,6 +198,13 @@ async def run_daemon(
             daemon.proc.terminate()
             daemon.proc.wait(timeout=60)
     seconds = time.monotonic() - started
+    logs = sorted((home / "logs").glob("gepad.log*"), reverse=True)
+    text = "".join(p.read_text(encoding="utf-8", errors="replace") for p in logs)
+    log_copy.write_text(text, encoding="utf-8")
+    agreement = [
+        dict(kv.split("=", 1) for kv in m.group(1).split())
+        for m in re.finditer(r"judge agreement: (.*)", text)
+    ]
     db = home / "data" / "gepad.db"
     with sqlite3.connect(db) as conn:
         calls = conn.execute(
@@ -221,6 +233,7 @@ async def run_daemon(
         ],
         "errors": [list(e) for e in errors],
         "events": dict(events),
+        "judge_vs_checks": agreement,
         "seconds": round(seconds, 1),
     }
 
@@ -305,7 +318,8 @@ def run_seed(api_base: str, seed: int, args: argparse.Namespace) -> dict[str, An
     prompts = {"seed": SEED_PROMPT}
     if "daemon" not in args.skip:
         with tempfile.TemporaryDirectory(prefix="gepad-learn-") as tmp:
-            daemon = asyncio.run(run_daemon(api_base, feedback, args, Path(tmp)))
+            log_copy = args.out / f"seed-{seed}-daemon.log"
+            daemon = asyncio.run(run_daemon(api_base, feedback, args, Path(tmp), log_copy))
         result["daemon"] = daemon
         prompts["gepad"] = daemon["final_prompt"]
     if "gepa" not in args.skip:
