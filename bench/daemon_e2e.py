@@ -31,6 +31,14 @@ reported: every example's test-before-train score from `status.get`, its rolling
 handled" rate and rolling mean score at 10 points of the run, beside the engine-only run's
 prequential on the same arrivals.
 
+A flip scenario (a rule with `flips_to`, e.g. realistic-flip) run `--online` is fed by
+`gepad_sim._flip_e2e`: batches released from the flip's clock on ask for the new rule, the server
+is told the flip (`--flip-budget`, `--drift-error P` for its reflection model's error on the
+daemon's contradiction questions, default 0.1), and the run also reports the held-out curve,
+the post-flip AUC, whether the final prompt follows the new rule and what the daemon retired,
+beside the engine-only gepad and reference gepa on the same flip; `--no-drift` runs the daemon
+with `drift_enabled = false`.
+
 OUT: {"daemon_test_score", "engine_test_score", "seed_test_score", "rollouts_used", "swaps",
 "prequential" (online), ...}
 """
@@ -48,8 +56,18 @@ from pathlib import Path
 from typing import Any
 
 from gepad_client import GepadClient
-from gepad_sim import TEST_REPEATS, load_scenario, run_optimizer, run_seed, split_tasks
+from gepad_sim import (
+    TEST_REPEATS,
+    OptimizerUnavailableError,
+    load_scenario,
+    run_named,
+    run_optimizer,
+    run_seed,
+    split_tasks,
+)
 from gepad_sim._e2e_online import OnlinePlan, curve_points, rolling
+from gepad_sim._flip import flip_pairs, flip_task
+from gepad_sim._flip_e2e import flip_server_args, flip_summary, run_flip_online
 from gepad_sim._harness import make_lms
 from gepad_sim._live import LiveDaemon, LiveSimServer, sim_config
 from gepad_sim.engine_driver import run_gepad
@@ -173,6 +191,8 @@ async def run(
     online: bool = False,
     llm_concurrency: int | None = None,
     online_every: int | None = None,
+    drift_enabled: bool = True,
+    drift_error: float = 0.1,
 ) -> dict[str, Any]:
     """One seed. `judge_bias`: the simulated judge's (error, position, length) biases;
     `engine=False` skips the engine-only and seed-prompt baselines; `online` feeds the data
@@ -187,18 +207,31 @@ async def run(
         "--judge-error", str(error), "--judge-position-bias", str(position),
         "--judge-length-bias", str(length),
     )  # fmt: skip
+    # A flip scenario online (`_flip_e2e.py`): the user changes their mind mid-run.
+    flipping = online and bool(flip_pairs(scenario))
+    if flipping:
+        flags += flip_server_args(budget, drift_error)
+    flip: dict[str, Any] | None = None
     with tempfile.TemporaryDirectory(prefix="gepad-e2e-") as tmp:
         work = Path(tmp)
         server = LiveSimServer(scenario_path, seed, work, extra_args=flags).start()
         overrides: dict[str, Any] = {"judge_mode": judge_mode}
         if llm_concurrency is not None:
             overrides["llm_concurrency"] = llm_concurrency
+        if not drift_enabled:
+            overrides["drift_enabled"] = False
         config = sim_config(server.api_base, **overrides)
         daemon = LiveDaemon(work / "home", config).start()
         try:
             started = time.monotonic()
             async with GepadClient.connect(home=daemon.home, timeout=30) as client:
-                if online:
+                if flipping:
+                    out = await run_flip_online(
+                        client, scenario, seed, budget, timeout, optimize=_optimize,
+                        feed_tasks=_feed_tasks,
+                    )  # fmt: skip
+                    fed, status, flip = out["fed"], out["status"], out["flip"]
+                elif online:
                     fed, status = await _online(client, scenario, seed, budget, timeout)
                 else:
                     fed = await _feed(client, scenario, seed)
@@ -211,7 +244,10 @@ async def run(
             daemon.stop()
             server.stop()
     judge = make_lms(scenario, seed + 20_000)
-    daemon_score = judge._uncounted_mean(current["text"], split.test, TEST_REPEATS)
+    test = split.test
+    if flipping:  # held out after the flip: scored against the new rule
+        test = tuple(flip_task(t, flip_pairs(scenario)) for t in split.test)
+    daemon_score = judge._uncounted_mean(current["text"], test, TEST_REPEATS)
     engine_score = seed_score = engine_run = None
     if engine:
         engine_run = run_optimizer(
@@ -221,6 +257,8 @@ async def run(
         seed_score = run_optimizer(
             scenario, run_seed, name="seed", seed=seed, budget=budget
         ).test_score
+        if flip is not None:
+            flip["engine_only"] = _flip_engine_only(scenario, seed, budget, engine_run)
     general = status["components"]["general"]
     return {
         "scenario": scenario.name,
@@ -247,7 +285,24 @@ async def run(
         "llm_calls": stats.get("by_role", stats),
         "seconds": round(seconds, 1),
         "final_prompt": current["text"],
+        **({} if flip is None else {"flip": flip}),
     }
+
+
+def _flip_engine_only(scenario: Any, seed: int, budget: int, gepad: Any) -> dict[str, Any]:
+    """The engine-only gepad and the reference gepa on the same flip scenario, online."""
+    out = {"gepad": {"post_flip_auc": gepad.post_flip_auc,
+                     "follows_new_rule": gepad.follows_new_rule}}  # fmt: skip
+    try:
+        ref = run_named(scenario, "reference", seed=seed, budget=budget, online=True)
+    except OptimizerUnavailableError as exc:
+        out["reference"] = {"unavailable": str(exc)}
+        return out
+    out["reference"] = {
+        "post_flip_auc": ref.post_flip_auc,
+        "follows_new_rule": ref.follows_new_rule,
+    }
+    return out
 
 
 def _quantile(values: list[float], q: float) -> float:
@@ -306,6 +361,14 @@ def _line(result: dict[str, Any]) -> str:
         f"  engine-only {engine:.3f}  seed {result['seed_test_score']:.3f}  "
         f"(daemon/engine {result['daemon_test_score'] / max(engine, 1e-9):.0%})"
     )  # fmt: skip
+    flip = result.get("flip")
+    if flip is not None:
+        ref = flip.get("engine_only", {}).get("reference", {})
+        tail += (
+            f"; flip: follows new rule {flip['follows_new_rule']}, post-flip AUC "
+            f"{flip['post_flip_auc']:.3f} (reference {ref.get('post_flip_auc', float('nan')):.3f})"
+            f", {sum(1 for r in flip['retired'] if r['retired'])} retired"
+        )
     pre = result.get("prequential") or {}
     if pre.get("rate_curve"):
         curve = " ".join(f"{v:.2f}" for _, v in pre["rate_curve"])
@@ -335,6 +398,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--online-every", type=int, default=None, help="rollouts between online arrivals"
     )
+    parser.add_argument(
+        "--drift-error", type=float, default=0.1,
+        help="flip scenarios: the sim reflection model's error on contradiction questions",
+    )  # fmt: skip
+    parser.add_argument(
+        "--no-drift", action="store_true", help="run the daemon with drift_enabled = false"
+    )
     args = parser.parse_args(argv)
     if args.seeds < 1:
         parser.error(f"--seeds must be >= 1, got {args.seeds}")
@@ -346,6 +416,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.scenario, args.budget, seed, args.timeout, judge_mode=args.judge_mode,
                 judge_bias=bias, engine=not args.no_engine, online=args.online,
                 llm_concurrency=args.llm_concurrency, online_every=args.online_every,
+                drift_enabled=not args.no_drift, drift_error=args.drift_error,
             )
         )  # fmt: skip
         print(_line(result))
@@ -358,6 +429,11 @@ def main(argv: list[str] | None = None) -> int:
         "distribution": distribution(results),
         "runs": results,
     }  # fmt: skip
+    if any("flip" in r for r in results):
+        summary = flip_summary(results)
+        print(summary["line"])
+        if len(results) > 1:
+            report["flip_summary"] = summary
     if len(results) > 1:
         d = report["distribution"]
         for key in ("daemon_test_score", "engine_test_score", "seed_test_score", "ratio"):

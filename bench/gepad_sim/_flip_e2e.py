@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from gepad_sim._e2e_online import OnlinePlan
@@ -24,7 +24,7 @@ from gepad_sim._realistic import RealisticLMs
 from gepad_sim._scenario import Scenario, Task
 from gepad_sim._split import split_tasks
 
-__all__ = ["flip_server_args", "run_flip_online"]
+__all__ = ["flip_server_args", "flip_summary", "run_flip_online"]
 
 Optimize = Callable[[Any, int, float], Awaitable[dict[str, Any]]]
 FeedTasks = Callable[[Any, Any, str, Any], Awaitable[int]]
@@ -104,3 +104,31 @@ async def run_flip_online(
             ],
         },
     }
+
+
+def flip_summary(results: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Over seeds: the share of final prompts that follow the new rule and the mean post-flip
+    AUC, for the daemon and (where run) the engine-only gepad and the reference."""
+    runs = [r["flip"] for r in results if "flip" in r]
+    out: dict[str, Any] = {"seeds": len(runs)}
+
+    def agg(name: str, rows: list[Mapping[str, Any]]) -> None:
+        rows = [x for x in rows if x.get("post_flip_auc") is not None]
+        if rows:
+            out[name] = {
+                "follows_new_rule": sum(1 for x in rows if x.get("follows_new_rule")) / len(rows),
+                "post_flip_auc": sum(float(x["post_flip_auc"]) for x in rows) / len(rows),
+                "runs": len(rows),
+            }
+
+    agg("daemon", runs)
+    agg("engine_gepad", [r.get("engine_only", {}).get("gepad", {}) for r in runs])
+    agg("reference", [r.get("engine_only", {}).get("reference", {}) for r in runs])
+    parts = [
+        f"{name}: {v['follows_new_rule']:.0%} follow the new rule, post-flip AUC "
+        f"{v['post_flip_auc']:.3f}"
+        for name, v in out.items()
+        if isinstance(v, dict)
+    ]
+    out["line"] = f"flip over {len(runs)} seed(s): " + "; ".join(parts)
+    return out
