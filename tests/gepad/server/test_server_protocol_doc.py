@@ -22,7 +22,7 @@ METHODS = [
     "status.get", "prompt.get", "prompt.history", "prompt.subscribe", "prompt.set",
     "prompt.rollback", "prompt.pin", "prompt.approve", "feedback.submit", "examples.list",
     "examples.get", "generation.record", "prompt.provenance", "examples.retire",
-    "examples.unretire", "dashboard.open",
+    "examples.unretire", "examples.retired", "dashboard.open",
 ]  # fmt: skip
 
 
