@@ -15,7 +15,6 @@ call is cancelled in the worker too, and its streamed tokens come back for the r
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import itertools
 import logging
@@ -23,29 +22,19 @@ import math
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ._attempt import TIMEOUT_GRACE_S, AttemptCancelled, AttemptFailed, RawAnswer
 from ._retry import Failure
-from ._worker_wire import (
-    WireError,
-    answer_from_wire,
-    encode_frame,
-    failure_from_wire,
-    read_frame,
-)
+from ._worker_proc import Reply, WorkerProcess
+from ._worker_wire import WireError, answer_from_wire, failure_from_wire
 
 __all__ = ["LlmWorker", "WorkerSettings"]
 
 log = logging.getLogger(__name__)
-worker_log = logging.getLogger("gepad.llm.worker")
 
-_MODULE = "gepad.llm._worker_main"
 _CANCEL_WAIT_S = 2.0
-_KILL_WAIT_S = 2.0
-_STDERR_TAIL = 20
-_LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,35 +67,6 @@ def _unavailable(text: str) -> AttemptFailed:
     return AttemptFailed(Failure("unavailable", True, None, text))
 
 
-@dataclass(eq=False)
-class _Proc:
-    """One worker process and the calls waiting on it."""
-
-    process: asyncio.subprocess.Process
-    ready: asyncio.Future[str | None]  # None once ready, else why it never will be
-    pending: dict[int, asyncio.Future[dict[str, Any] | str]] = field(default_factory=dict)
-    tail: collections.deque[str] = field(
-        default_factory=lambda: collections.deque(maxlen=_STDERR_TAIL)
-    )
-    alive: bool = True
-    stopping: bool = False
-    exit_reason: str | None = None
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    write_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-    async def send(self, message: dict[str, Any]) -> None:
-        frame = encode_frame(message)  # WireError for an oversized call, before any write
-        stdin = self.process.stdin
-        if not self.alive or stdin is None or stdin.is_closing():
-            raise ConnectionResetError("the model worker's stdin is closed")
-        async with self.write_lock:
-            stdin.write(frame)
-            await stdin.drain()
-
-    def last_line(self) -> str:
-        return self.tail[-1] if self.tail else "no log output"
-
-
 class LlmWorker:
     """An `AttemptRunner` that makes each attempt in a worker subprocess (started on demand).
 
@@ -125,7 +85,7 @@ class LlmWorker:
         self._env = dict(os.environ if env is None else env)
         self._env["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
         self._env["PYTHONUNBUFFERED"] = "1"
-        self._proc: _Proc | None = None
+        self._proc: WorkerProcess | None = None
         self._ids = itertools.count(1)
         self._spawn_lock = asyncio.Lock()
         self._idle: asyncio.TimerHandle | None = None
@@ -141,7 +101,7 @@ class LlmWorker:
     def pid(self) -> int | None:
         """The running worker's pid, or None when none runs."""
         proc = self._proc
-        return proc.process.pid if proc is not None and proc.alive else None
+        return proc.pid if proc is not None and proc.alive else None
 
     async def attempt(
         self,
@@ -161,7 +121,7 @@ class LlmWorker:
             self._arm_idle()  # a start abandoned by its caller must not keep a worker for good
             raise
         call_id = next(self._ids)
-        reply: asyncio.Future[dict[str, Any] | str] = asyncio.get_running_loop().create_future()
+        reply: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
         proc.pending[call_id] = reply
         message = {
             "op": "call",
@@ -180,8 +140,8 @@ class LlmWorker:
                     Failure("error", False, None, f"too large for the model worker: {exc}")
                 ) from None
             except (ConnectionError, OSError):
-                await self._wait_exit(proc)
-                raise _unavailable(self._crash_text(proc)) from None
+                await proc.wait_exit()
+                raise _unavailable(proc.crash_text()) from None
             limit = timeout_s + TIMEOUT_GRACE_S + self._settings.reply_grace_s
             done, _ = await asyncio.wait({reply}, timeout=limit)
             if not done:
@@ -210,7 +170,7 @@ class LlmWorker:
 
     # ------------------------------------------------------------------ calls
 
-    def _answer(self, reply: dict[str, Any] | str) -> RawAnswer:
+    def _answer(self, reply: Reply) -> RawAnswer:
         if isinstance(reply, str):
             raise _unavailable(reply)
         try:
@@ -224,13 +184,11 @@ class LlmWorker:
         # "cancelled" without our asking: the worker was stopped under the call.
         raise _unavailable("the model worker stopped during the call")
 
-    async def _send_cancel(self, proc: _Proc, call_id: int) -> None:
+    async def _send_cancel(self, proc: WorkerProcess, call_id: int) -> None:
         with contextlib.suppress(ConnectionError, OSError, WireError):
             await proc.send({"op": "cancel", "id": call_id})
 
-    async def _cancel(
-        self, proc: _Proc, call_id: int, reply: asyncio.Future[dict[str, Any] | str]
-    ) -> int:
+    async def _cancel(self, proc: WorkerProcess, call_id: int, reply: asyncio.Future[Reply]) -> int:
         """Cancel the call in the worker; the tokens it had streamed (0 if it cannot say)."""
         if not reply.done() and proc.alive:
             await self._send_cancel(proc, call_id)
@@ -250,7 +208,7 @@ class LlmWorker:
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def _ready_proc(self) -> _Proc:
+    async def _ready_proc(self) -> WorkerProcess:
         async with self._spawn_lock:
             proc = self._proc
             if proc is None or not proc.alive or proc.stopping:
@@ -269,7 +227,7 @@ class LlmWorker:
             raise _unavailable(why)
         return proc
 
-    async def _spawn(self) -> _Proc:
+    async def _spawn(self) -> WorkerProcess:
         env = dict(self._env)
         # The worker logs at the daemon's levels: gepad's own, and the third-party loggers'
         # (WARNING unless log_third_party), which httpx stands for.
@@ -280,108 +238,19 @@ class LlmWorker:
             logging.getLogger("httpx").getEffectiveLevel()
         )
         try:
-            process = await asyncio.create_subprocess_exec(
-                self._python,
-                "-m",
-                _MODULE,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                env=env,
-                start_new_session=True,  # signals for the daemon's terminal are not for it
-                limit=1024 * 1024,
-            )
+            proc = await WorkerProcess.spawn(self._python, env, self._gone)
         except OSError as exc:
             raise _unavailable(
                 f"could not start the model worker ({self._python}): {exc}"
             ) from None
-        loop = asyncio.get_running_loop()
-        proc = _Proc(process, loop.create_future())
-        proc.tasks.append(asyncio.create_task(self._read(proc)))
-        proc.tasks.append(asyncio.create_task(self._read_stderr(proc)))
         self._proc = proc
         self.starts += 1
-        log.info("started the model worker (pid %d)", process.pid)
+        log.info("started the model worker (pid %d)", proc.pid)
         return proc
 
-    async def _read(self, proc: _Proc) -> None:
-        stdout = proc.process.stdout
-        assert stdout is not None
-        try:
-            while True:
-                message = await read_frame(stdout)
-                if message is None:
-                    break
-                if message.get("op") == "ready":
-                    if not proc.ready.done():
-                        proc.ready.set_result(None)
-                    continue
-                waiter = proc.pending.get(message.get("id"))  # type: ignore[arg-type]
-                if waiter is not None and not waiter.done():
-                    waiter.set_result(message)
-        except WireError as exc:
-            log.error("the model worker sent a bad frame (%s); stopping it", exc)
-            with contextlib.suppress(ProcessLookupError):
-                proc.process.kill()
-        except Exception:
-            log.exception("reading the model worker's answers failed; stopping it")
-            with contextlib.suppress(ProcessLookupError):
-                proc.process.kill()
-        finally:
-            proc.alive = False
-            await self._wait_exit(proc)
-            reason = self._crash_text(proc)
-            if not proc.ready.done():
-                proc.ready.set_result(reason)
-            for waiter in proc.pending.values():
-                if not waiter.done():
-                    waiter.set_result(reason)
-            if self._proc is proc:
-                self._proc = None
-            if not proc.stopping:
-                log.warning("%s", reason)
-
-    async def _read_stderr(self, proc: _Proc) -> None:
-        stderr = proc.process.stderr
-        assert stderr is not None
-        while True:
-            try:
-                raw = await stderr.readline()
-            except ValueError:  # a line over the limit: skip it
-                with contextlib.suppress(Exception):
-                    await stderr.read(1024 * 1024)
-                continue
-            if not raw:
-                return
-            line = raw.decode("utf-8", "replace").rstrip()
-            if not line:
-                continue
-            proc.tail.append(line)
-            head, _, rest = line.partition(" ")
-            level = _LEVELS.get(head)
-            if level is None:
-                worker_log.warning("%s", line)
-            else:
-                worker_log.log(level, "%s", rest)
-
-    async def _wait_exit(self, proc: _Proc) -> None:
-        if proc.exit_reason is not None:
-            return
-        try:
-            code = await asyncio.wait_for(proc.process.wait(), timeout=_KILL_WAIT_S)
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                proc.process.kill()
-            code = await proc.process.wait()
-        proc.exit_reason = f"exit code {code}" if code >= 0 else f"killed by signal {-code}"
-
-    def _crash_text(self, proc: _Proc) -> str:
-        if proc.stopping:
-            return "the model worker was stopped during the call"
-        return (
-            f"the model worker (pid {proc.process.pid}) exited ({proc.exit_reason or 'running'})"
-            f" during the call; its last log line: {proc.last_line()}"
-        )
+    def _gone(self, proc: WorkerProcess) -> None:
+        if self._proc is proc:
+            self._proc = None
 
     def _cancel_idle(self) -> None:
         if self._idle is not None:
@@ -397,38 +266,18 @@ class LlmWorker:
             self._settings.idle_s, self._on_idle, proc
         )
 
-    def _on_idle(self, proc: _Proc) -> None:
+    def _on_idle(self, proc: WorkerProcess) -> None:
         self._idle = None
         if self._proc is proc and not proc.pending:
             log.info("the model worker was idle for %g s; stopping it", self._settings.idle_s)
             self._begin_stop(proc)
 
-    def _begin_stop(self, proc: _Proc) -> None:
+    def _begin_stop(self, proc: WorkerProcess) -> None:
         if proc.stopping:
             return
         proc.stopping = True
         if self._proc is proc:
             self._proc = None  # the next call starts a fresh worker at once
-        task = asyncio.create_task(self._stop(proc))
+        task = asyncio.create_task(proc.stop(self._settings.stop_timeout_s))
         self._stops.add(task)
         task.add_done_callback(self._stops.discard)
-
-    async def _stop(self, proc: _Proc) -> None:
-        """Close its stdin (it finishes and exits); terminate, then kill, if it lingers."""
-        stdin = proc.process.stdin
-        if stdin is not None:
-            with contextlib.suppress(Exception):
-                stdin.close()
-        try:
-            await asyncio.wait_for(proc.process.wait(), timeout=self._settings.stop_timeout_s)
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                proc.process.terminate()
-            try:
-                await asyncio.wait_for(proc.process.wait(), timeout=_KILL_WAIT_S)
-            except TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.process.kill()
-                await proc.process.wait()
-        await asyncio.wait(proc.tasks)
-        log.info("the model worker (pid %d) stopped", proc.process.pid)
