@@ -163,6 +163,7 @@ def main() -> int:
     # Keep the real stdout for frames; anything printed from now on goes to stderr.
     protocol_fd = os.dup(1)
     os.dup2(2, 1)
+    sys.stdout.flush()  # whatever was buffered for stdout goes to stderr now
     sys.stdout = sys.stderr
     # The daemon stops the worker itself: a Ctrl-C in the daemon's terminal is not for us.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
