@@ -2,12 +2,13 @@
 """The daemon's memory after learning, and what the model worker costs per call.
 
     python bench/daemon_memory.py [--budget 120] [--settle-s 300] [--inprocess-settle-s 120]
-        [--idle-s 90] [--calls 40] [--json OUT]
+        [--idle-s 90] [--calls 40] [--modes worker,inprocess] [--json OUT]
 
 Memory: a real daemon (`python -m gepad.daemon`) against the simulated server, once with
 `llm_worker = true` (the default: model calls in a subprocess that exits after `--idle-s`
 idle seconds) and once with `llm_worker = false` (litellm loaded in the daemon). Each is
-sampled from /proc: idle before any model call, every second during an optimizer run of
+sampled from /proc: idle before any model call, after a first model call (which loads
+litellm; timed apart, so `run_s` compares the runs themselves), every second during a run of
 `--budget` rollouts, then every `--sample-s` seconds for `--settle-s` seconds after it. The
 daemon's RSS and the worker's (while one runs) are reported separately; the summary gives the
 first time after the run at which the daemon (and daemon + worker) is under 100 MB.
@@ -81,17 +82,24 @@ def sample(daemon_pid: int, t: float, phase: str) -> dict[str, Any]:
 
 async def memory(
     server: LiveSimServer, work: Path, *, worker: bool, budget: int, settle_s: float,
-    sample_s: float, idle_s: float,
+    sample_s: float, idle_s: float, rep: int,
 ) -> dict[str, Any]:  # fmt: skip
     mode = "worker" if worker else "inprocess"
     config = sim_config(server.api_base, llm_worker=worker, llm_worker_idle_s=idle_s)
-    daemon = LiveDaemon(work / f"home-{mode}", config).start()
+    # A fresh home each time: a second run in the same one would be answered by the cache.
+    daemon = LiveDaemon(work / f"home-{mode}-{rep}", config).start()
     timeline: list[dict[str, Any]] = []
     try:
         await asyncio.sleep(3)
         timeline.append(sample(daemon.pid, 0.0, "idle-before"))
         scenario = load_scenario(SCENARIO)
-        async with GepadClient.connect(home=daemon.home, timeout=60) as client:
+        async with GepadClient.connect(home=daemon.home, timeout=120) as client:
+            # The first model call loads litellm (in the worker, or in the daemon): timed on
+            # its own, so run_s compares the runs themselves.
+            t0 = time.monotonic()
+            await client.call("assist.run", {"instruction": "Say hello.", "context": "x = 1"})
+            first_call_s = time.monotonic() - t0
+            timeline.append(sample(daemon.pid, 0.0, "after-first-call"))
             for task in split_tasks(scenario.tasks, 0).train:
                 await client.submit_feedback(
                     "thumbs_down", context=task.input, output="followed: none", comment="too vague"
@@ -120,6 +128,7 @@ async def memory(
     return {
         "mode": mode,
         "budget": budget,
+        "first_call_s": round(first_call_s, 1),
         "run_s": round(run_s, 1),
         "idle_before_mb": timeline[0]["daemon_mb"],
         "peak_daemon_mb": max(s["daemon_mb"] for s in during + after),
@@ -199,14 +208,13 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                 out["latency"] = await latency(server, args.calls)
                 print(f"  latency: {json.dumps(out['latency'])}", file=sys.stderr)
             out["memory"] = []
-            for worker in (True, False):
+            for rep, mode in enumerate(args.modes.split(",")):
+                worker = {"worker": True, "inprocess": False}[mode]
                 settle = args.settle_s if worker else args.inprocess_settle_s
-                if settle < 0:
-                    continue
                 out["memory"].append(
                     await memory(
                         server, work, worker=worker, budget=args.budget, settle_s=settle,
-                        sample_s=args.sample_s, idle_s=args.idle_s,
+                        sample_s=args.sample_s, idle_s=args.idle_s, rep=rep,
                     )
                 )  # fmt: skip
         finally:
@@ -219,7 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--budget", type=int, default=120)
     parser.add_argument("--settle-s", type=float, default=300.0)
-    parser.add_argument("--inprocess-settle-s", type=float, default=120.0, help="<0: skip")
+    parser.add_argument("--inprocess-settle-s", type=float, default=120.0)
+    parser.add_argument("--modes", default="worker,inprocess", help="in order, repeats allowed")
     parser.add_argument("--sample-s", type=float, default=5.0)
     parser.add_argument("--idle-s", type=float, default=90.0)
     parser.add_argument("--calls", type=int, default=40, help="0: skip the latency part")

@@ -65,6 +65,13 @@ def _workers_of(parent: int) -> list[int]:
     return found
 
 
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError(f"no VmRSS for {pid}")
+
+
 def _wait_gone(pid: int, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while _state(pid) is not None:
@@ -105,6 +112,8 @@ def test_model_calls_run_in_a_worker_that_never_outlives_the_daemon(tmp_path: Pa
             assert "result" in reply, reply
             workers = _workers_of(daemon.pid)
             assert len(workers) == 1, workers
+            # litellm (~150 MB) is in the worker, not in the daemon (~50 MB; the bar).
+            assert _rss_mb(daemon.pid) < 100 < _rss_mb(workers[0])
         finally:
             daemon.stop()
         # A clean stop shuts the worker down before the daemon exits.
@@ -138,6 +147,7 @@ def test_llm_worker_false_keeps_the_calls_in_the_daemon(tmp_path: Path) -> None:
     try:
         assert "result" in _assist(daemon)
         assert _workers_of(daemon.pid) == []
+        assert _rss_mb(daemon.pid) > 100  # litellm loaded in the daemon itself
     finally:
         daemon.stop()
         stop_simserver(server)
