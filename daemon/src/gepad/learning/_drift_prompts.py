@@ -96,7 +96,8 @@ Return the new instructions inside one ``` block and nothing else."""
 
 _FENCED_JSON: Final = re.compile(r"\A\s*```(?:json)?[ \t]*\n(?P<body>.*?)\n?```\s*\Z", re.S)
 _BLOCK: Final = re.compile(r"```[^\n`]*\n(?P<body>.*?)\n?```", re.S)
-_TOKEN: Final = re.compile(r"\s+|\w+|[^\w\s]")
+# Newlines apart from other whitespace: an indentation change is its own edit.
+_TOKEN: Final = re.compile(r"\n|[^\S\n]+|\w+|[^\w\s]")
 
 
 class DriftAnswerError(GepadError):
