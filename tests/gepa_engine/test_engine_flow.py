@@ -301,3 +301,14 @@ def test_step_helper_reports_events() -> None:
     engine = _engine(world)
     out = step(engine, world)
     assert isinstance(out, list)
+
+
+def test_a_rule_only_training_examples_need_survives_the_shorter_prompt_rule() -> None:
+    # In this world "use k1" is needed by training examples only (e4, e6, e7), so validation
+    # is aced with or without it. At a tied validation mean the training results both
+    # candidates have must decide before the length does, or the best drops k1 for brevity.
+    world = keyword_world(5, 16, seed=3)
+    engine = _engine(world, budget=400, minibatch_size=4)
+    assert all(engine.split_of(e) == "train" for e in world.needs if "k1" in world.needs[e])
+    run(engine, world)
+    assert "use k1" in engine.best.components[COMPONENT], engine.best.components

@@ -8,6 +8,7 @@ not show). It must also not fall behind on the held-out examples.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 from ._config import EngineConfig
@@ -144,14 +145,28 @@ class Pool:
         if mc < mi:
             return False
         if mc == mi:
-            size_c, size_i = self.size(challenger), self.size(incumbent)
-            if self._config.prefer_shorter and size_c != size_i:
-                if size_c > size_i:
-                    return False
-            elif incumbent not in self.ancestors(challenger):
+            # Validation cannot tell them apart: the training results both have decide next (a
+            # line only training examples need is invisible to validation), then the length.
+            train = self._train_margin(challenger, incumbent)
+            if train < 0:
+                return False
+            if train == 0 and not self._wins_tie(challenger, incumbent):
                 return False
         hc, hi, nh = board.compare(challenger, incumbent, ("holdout",), exclude=own)
         return nh == 0 or hc >= hi - self._config.holdout_tolerance
+
+    def _wins_tie(self, challenger: str, incumbent: str) -> bool:
+        size_c, size_i = self.size(challenger), self.size(incumbent)
+        if self._config.prefer_shorter and size_c != size_i:
+            return size_c < size_i
+        return incumbent in self.ancestors(challenger)
+
+    def _train_margin(self, a: str, b: str) -> float:
+        """`a`'s summed training scores minus `b`'s, on the training examples both have."""
+        s = self._s
+        sa, sb = s.train_scores.get(a, {}), s.train_scores.get(b, {})
+        common = sorted(e for e in sa if e in sb and s.splits.get(e) == "train")
+        return math.fsum(sa[e] for e in common) - math.fsum(sb[e] for e in common)
 
     def reconsider_best(self, cid: str | None) -> list[Event]:
         s = self._s
