@@ -11,7 +11,10 @@ its knowledge of the user's rules, never from the scenario's wording of a partic
   `error` one unrelated pair is added;
 - **forget**: the items whose rules include a rule the text to drop names (by its triggers);
   each is missed with probability `error`;
-- **remove rule**: the instructions without the lines that state such a rule.
+- **remove rule**: the instructions without the lines that state such a rule;
+- **supersede**: for each (older, NEW) pair whose rules clash as above, unless it errs (with
+  probability `error`), the instructions without the older rule's lines and with the new
+  rule's statement when it is not stated yet.
 
 Answers are the JSON (or ``` block) the templates ask for. A prompt that is none of the three
 is not answered here (`answer` returns None).
@@ -29,6 +32,7 @@ from gepad.learning._drift_prompts import (
     CONTRADICTION_TEMPLATE,
     FORGET_TEMPLATE,
     REMOVE_RULE_TEMPLATE,
+    SUPERSEDE_TEMPLATE,
 )
 from gepad_sim._flip import flip_partners
 from gepad_sim._prompt import prompt_lines
@@ -53,6 +57,7 @@ def _parts(template: str, *fields: str) -> list[str]:
 _CONTRA = _parts(CONTRADICTION_TEMPLATE, "items")
 _FORGET = _parts(FORGET_TEMPLATE, "rule", "items")
 _REMOVE = _parts(REMOVE_RULE_TEMPLATE, "rule", "current")
+_SUPERSEDE = _parts(SUPERSEDE_TEMPLATE, "pairs", "current")
 
 
 def _match(text: str, parts: list[str]) -> list[str] | None:
@@ -120,7 +125,26 @@ class DriftAnswers:
         fields = _match(prompt, _REMOVE)
         if fields is not None:
             return self._remove(fields[0], fields[1])
+        fields = _match(prompt, _SUPERSEDE)
+        if fields is not None:
+            return self._supersede(parse_items(fields[0]), fields[1], rng)
         return None
+
+    def _supersede(self, items: list[DriftItem], current: str, rng: random.Random) -> str:
+        lines = prompt_lines(current)
+        by_id = {r.id: r for r in self._rules}
+        for older, newer in zip(items[::2], items[1::2], strict=False):
+            if rng.random() < self._error:
+                continue
+            new_rules = self._item_rules(newer)
+            for old in sorted(
+                r for r in self._item_rules(older) if self._partner.get(r) in new_rules
+            ):
+                lines = [line for line in lines if not by_id[old].is_stated_in(line)]
+                new = by_id[self._partner[old]]
+                if not any(new.is_stated_in(line) for line in lines):
+                    lines.append(new.statement)
+        return "```\n" + "\n".join(lines) + "\n```"
 
     def _item_rules(self, item: DriftItem) -> frozenset[str]:
         if item.text.startswith(_LIKED):

@@ -14,6 +14,7 @@ from gepad.learning._drift_prompts import (
     render_contradiction,
     render_forget,
     render_remove_rule,
+    render_supersede,
 )
 from gepad.store import Example
 from gepad_sim import ScenarioError, load_scenario, loads_scenario, run_named, split_tasks
@@ -187,6 +188,14 @@ def test_the_sim_reflection_model_answers_the_contradiction_template_from_the_ru
         "reflect", "", render_remove_rule("tabs", "Be kind.\nIndent with tabs.")
     ).text
     assert parse_instructions(removed) == "Be kind."
+    superseded = roles.answer(
+        "reflect", "", render_supersede([(items[0], items[2])], "Be kind.\nIndent with tabs.")
+    ).text
+    assert parse_instructions(superseded) == "Be kind.\nIndent with four spaces."
+    unrelated = roles.answer(
+        "reflect", "", render_supersede([(items[1], items[2])], "Be kind.\nIndent with tabs.")
+    ).text
+    assert parse_instructions(unrelated) == "Be kind.\nIndent with tabs."
 
 
 def test_the_sim_reflection_model_errs_at_its_error_rate() -> None:

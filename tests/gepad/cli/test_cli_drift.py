@@ -111,7 +111,7 @@ def _events(stack: Stack, kind: str) -> list[dict[str, Any]]:
     return [json.loads(r[0]) for r in rows]
 
 
-def _engine_retired(stack: Stack) -> set[str]:
+def _engine(stack: Stack) -> dict[str, Any]:
     db = stack.home / "data" / "gepad.db"
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
     try:
@@ -120,7 +120,11 @@ def _engine_retired(stack: Stack) -> set[str]:
         ).fetchone()
     finally:
         conn.close()
-    return set(json.loads(state)["retired"])
+    return dict(json.loads(state))
+
+
+def _engine_retired(stack: Stack) -> set[str]:
+    return set(_engine(stack)["retired"])
 
 
 def _active_ids(stack: Stack) -> set[int]:
@@ -130,6 +134,7 @@ def _active_ids(stack: Stack) -> set[int]:
 def test_contradiction_retires_the_older_example_with_a_reason_and_restore_undoes_it(
     stack: Stack,
 ) -> None:
+    _call(stack, "prompt.set", {"component": "general", "text": "Be brief."})
     old = _complain(stack, 2, "single_quotes")
     unrelated = _complain(stack, 5, "snake_case")
     _optimize(stack)
@@ -146,6 +151,17 @@ def test_contradiction_retires_the_older_example_with_a_reason_and_restore_undoe
     assert _active_ids(stack) >= {unrelated, new}
     assert old not in _active_ids(stack)
     assert str(old) in _engine_retired(stack)  # the engine dropped it too
+    # The best prompt, rewritten so the newer feedback replaces the older, joins the candidates.
+    bodies = "\n".join(e["body"] for e in stack.server.received(limit=1000)["requests"])
+    assert "each NEW piece of feedback below replaces the older one" in bodies
+    single, double = stack.rule("single_quotes"), stack.rule("double_quotes")
+    rewrites = [
+        c["components"]["general"]
+        for c in _engine(stack)["candidates"]
+        if double.statement in c["components"]["general"]
+        and single.statement not in c["components"]["general"]
+    ]
+    assert rewrites
     (event,) = _events(stack, "example.retired")
     assert event["id"] == old and event["by_example"] == new and event["component"] == "general"
     recent = status["drift"]["recent_retirements"]

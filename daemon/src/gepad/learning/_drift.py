@@ -13,8 +13,13 @@ the last check (a high-water mark per component, kept in `drift.checked` events)
 
 The newer example wins: the older one is retired in the store (so the engine drops it at the
 next sync) and an `example.retired` event records, in the same transaction, the example, the
-newer example that contradicted it, the reason and who decided. `example.restored` events
-record the user undoing that; `summary` lists the recent ones for `status`.
+newer example that contradicted it, the reason and who decided. The prompt may still state what
+the older feedback asked for, and no example is left to teach the optimizer otherwise: after a
+check that retired something, the reflection model rewrites the optimizer's best prompt so the
+newer feedback replaces the older (`SUPERSEDE_TEMPLATE`, one call, within the same limits), and
+the rewrite joins the optimizer's candidates, where it competes on the examples like any other.
+`example.restored` events record the user undoing a retirement; `summary` lists the recent
+ones for `status`.
 """
 
 from __future__ import annotations
@@ -31,7 +36,9 @@ from gepad.learning._drift_prompts import (
     DriftAnswerError,
     item_text,
     parse_contradictions,
+    parse_instructions,
     render_contradiction,
+    render_supersede,
     undoes,
 )
 from gepad.llm import LlmClient, LlmError
@@ -165,16 +172,17 @@ class DriftDetector:
 
     # ------------------------------------------------------------------ the check
 
-    async def check(self, component: str) -> int:
-        """Check the examples that arrived since the last check; returns how many it retired."""
+    async def check(self, component: str) -> list[tuple[Example, Example]]:
+        """Check the examples that arrived since the last check; returns the (older, newer)
+        pairs it retired the older example of."""
         if not self._settings.enabled:
-            return 0
+            return []
         rows = [e for e in await all_examples(self._store, component) if item_text(e)]
         mark = self._marks.get(component, 0)
         new = [e for e in rows if e.id > mark]
         if not new:
-            return 0
-        retired: set[int] = set()
+            return []
+        retired: dict[int, int] = {}  # older id -> newer id
         for n in new:
             if n.corrected is None:
                 continue
@@ -184,7 +192,7 @@ class DriftDetector:
                 if undoes(n, o, threshold=self._settings.undo_threshold):
                     reason = "a later correction undoes this one"
                     if await self._retire(o.id, component, reason, "undo-diff", n.id):
-                        retired.add(o.id)
+                        retired[o.id] = n.id
         checked = await self._ask_model(component, rows, new, retired)
         if checked > mark:
             self._marks[component] = checked
@@ -193,10 +201,38 @@ class DriftDetector:
             )
         if retired:
             await self.refresh()
-        return len(retired)
+        by_id = {e.id: e for e in rows}
+        return [(by_id[o], by_id[n]) for o, n in retired.items() if o in by_id and n in by_id]
+
+    async def superseded(
+        self, component: str, current: str, pairs: Sequence[tuple[Example, Example]]
+    ) -> str | None:
+        """`current` rewritten so each newer example replaces the older one it retired; None
+        when the model gives no usable answer, the budget is spent or nothing changed."""
+        if not pairs or self._settings.max_calls_per_run < 1 or await self._over_budget():
+            return None
+        prompt = render_supersede(pairs[:8], current)
+        try:
+            result = await self._llm.complete("reflection", [{"role": "user", "content": prompt}])
+        except LlmError as exc:
+            log.warning("rewriting %s after retirements skipped: %s", component, exc)
+            return None
+        finally:
+            await self._flush(component)
+        self._calls += 1
+        try:
+            text = parse_instructions(result.text)
+        except DriftAnswerError as exc:
+            self._last_rejected = f"{component}: rewrite: {exc}"
+            return None
+        return None if text.strip() == current.strip() else text
 
     async def _ask_model(
-        self, component: str, rows: Sequence[Example], new: Sequence[Example], retired: set[int]
+        self,
+        component: str,
+        rows: Sequence[Example],
+        new: Sequence[Example],
+        retired: dict[int, int],
     ) -> int:
         """Model checks in batches; returns the highest example id checked."""
         s = self._settings
@@ -226,7 +262,7 @@ class DriftDetector:
                         continue
                     reason = c.reason or "contradicted by newer feedback"
                     if await self._retire(c.older, component, reason, f"model:{model}", c.newer):
-                        retired.add(c.older)
+                        retired[c.older] = c.newer
             checked = batch[-1].id
             pending = pending[len(batch) :]
         return checked

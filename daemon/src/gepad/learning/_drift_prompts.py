@@ -4,7 +4,9 @@ Three templates, each answered with one strict JSON object (bare, or alone in on
 - `CONTRADICTION_TEMPLATE`: which older feedback items a NEW item contradicts,
   `{"contradictions": [{"newer": id, "older": id, "reason": str}]}`;
 - `FORGET_TEMPLATE`: which feedback items are about a rule the user drops, `{"about": [ids]}`;
-- `REMOVE_RULE_TEMPLATE`: the instructions rewritten without that rule, inside one ``` block.
+- `REMOVE_RULE_TEMPLATE`: the instructions rewritten without that rule, inside one ``` block;
+- `SUPERSEDE_TEMPLATE`: the instructions rewritten so that newer feedback replaces the older
+  feedback it contradicted (pairs of items, older then NEW), inside one ``` block.
 
 An answer that is not exactly that (not JSON, unknown keys, ids that were not asked about, a
 "newer" that is not NEW, an "older" that is not older) is rejected whole with a reason
@@ -31,6 +33,7 @@ __all__ = [
     "FORGET_TEMPLATE",
     "ITEM_HEADER",
     "REMOVE_RULE_TEMPLATE",
+    "SUPERSEDE_TEMPLATE",
     "Contradiction",
     "DriftAnswerError",
     "correction_edits",
@@ -42,6 +45,7 @@ __all__ = [
     "render_contradiction",
     "render_forget",
     "render_remove_rule",
+    "render_supersede",
     "undoes",
 ]
 
@@ -87,6 +91,21 @@ RULE TO DROP: {rule}
 
 Rewrite the instructions without that rule: remove every instruction that asks for it, and
 keep everything else exactly as it is.
+
+```
+{current}
+```
+
+Return the new instructions inside one ``` block and nothing else."""
+
+SUPERSEDE_TEMPLATE: Final = """\
+Below are the instructions an AI coding assistant follows for one user. The user has changed
+their mind: each NEW piece of feedback below replaces the older one just before it.
+
+{pairs}
+
+Rewrite the instructions so that they no longer ask for what the older feedback asked for, and
+ask for what the NEW feedback asks for instead. Keep every other instruction exactly as it is.
 
 ```
 {current}
@@ -155,6 +174,18 @@ def render_contradiction(examples: Sequence[Example], new_ids: Collection[int]) 
 def render_forget(rule: str, examples: Sequence[Example]) -> str:
     items = _items(examples, ()).replace(" (older)", "")
     return FORGET_TEMPLATE.format(rule=" ".join(rule.split()), items=items)
+
+
+def render_supersede(pairs: Sequence[tuple[Example, Example]], current: str) -> str:
+    """`pairs`: (older, newer) examples, the newer one contradicting the older one."""
+    blocks = []
+    for older, newer in pairs:
+        for e, age in ((older, "older"), (newer, "NEW")):
+            text = item_text(e).replace("\n###", "\n #")
+            blocks.append(ITEM_HEADER.format(id=e.id, age=age) + "\n" + text)
+    return SUPERSEDE_TEMPLATE.format(
+        pairs="\n\n".join(blocks), current=current.replace("```", "'''")
+    )
 
 
 def render_remove_rule(rule: str, current: str) -> str:

@@ -403,7 +403,7 @@ class OptimizerRunner:
                 return
             if await self._pause_if_over_budget():
                 return
-            await self._check_drift(component)
+            await self._check_drift(component, opt)
             await opt.sync_examples()
             while True:
                 if self._paused:
@@ -467,9 +467,16 @@ class OptimizerRunner:
     async def _budget_spent(self) -> bool:
         return await self._over_daily_budget() is not None
 
-    async def _check_drift(self, component: str) -> None:
+    async def _check_drift(self, component: str, opt: ComponentOptimizer) -> None:
         try:
-            await self._drift.check(component)
+            pairs = await self._drift.check(component)
+            engine = opt.engine
+            if pairs and engine is not None:
+                best = engine.best.components.get(component)
+                current = best if best is not None else self._prompts.current(component).text
+                text = await self._drift.superseded(component, current, pairs)
+                if text is not None:  # a candidate like any other: it must earn its place
+                    opt.add_user_edit(text)
         except Exception:  # a failed check must not stop the run; it is retried next run
             log.exception("drift check for %s failed", component)
 
