@@ -125,11 +125,13 @@ async def _online(
     fed = await _feed_tasks(client, user, scenario.seed_prompt, plan.first)
     status: dict[str, Any] = {}
     deadline = time.monotonic() + timeout
-    for i, target in enumerate(plan.segments(budget)):
+    segments = plan.segments(budget)
+    for i, target in enumerate(segments):
         used = (await client.call("optimizer.status"))["components"]["general"]["rollouts"]
         if target > used:
             status = await _optimize(client, target - used, deadline - time.monotonic())
-        if i < len(plan.batches):
+        # Nothing arrives after the last segment: the run would never see it.
+        if i < min(len(plan.batches), len(segments) - 1):
             fed += await _feed_tasks(client, user, scenario.seed_prompt, plan.batches[i])
     return fed, status or await client.call("optimizer.status")
 

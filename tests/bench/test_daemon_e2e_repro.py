@@ -18,6 +18,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = ROOT / "bench" / "scenarios" / "python-style.toml"
+REALISTIC = ROOT / "bench" / "scenarios" / "realistic-python.toml"
 
 
 def _e2e() -> ModuleType:
@@ -33,7 +34,14 @@ def _one(module: ModuleType, seed: int) -> dict[str, Any]:
     result: dict[str, Any] = asyncio.run(
         module.run(SCENARIO, 16, seed, 120.0, judge_bias=(0.1, 0.0, 0.0), engine=False)
     )
+    return _timeless(result)
+
+
+def _timeless(result: dict[str, Any]) -> dict[str, Any]:
+    """The run without its wall-clock times (the seconds, each prequential score's time)."""
     result.pop("seconds")
+    for point in result["prequential"]["history"]:
+        point.pop("t")
     return result
 
 
@@ -44,6 +52,33 @@ def test_the_same_seed_gives_the_same_run(monkeypatch: pytest.MonkeyPatch) -> No
     with ThreadPoolExecutor(2) as pool:
         first, second = pool.map(lambda s: _one(module, s), (3, 3))
     assert first["rollouts_used"] > 0 and first["judge"]["cost"]
+    assert first == second
+
+
+def _realistic(module: ModuleType, seed: int) -> dict[str, Any]:
+    # Several requests in flight at once (task and judge calls of a minibatch, the
+    # prequential scoring of new examples): the realistic LMs' answers must not depend on the
+    # order they arrive in.
+    result: dict[str, Any] = asyncio.run(
+        module.run(
+            REALISTIC, 48, seed, 180.0, engine=False, online=True, llm_concurrency=4,
+            online_every=12,
+        )
+    )  # fmt: skip
+    return _timeless(result)
+
+
+@pytest.mark.timeout(400)
+def test_a_realistic_online_run_with_concurrent_requests_repeats_exactly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-sim-not-a-secret")
+    module = _e2e()
+    with ThreadPoolExecutor(2) as pool:
+        first, second = pool.map(lambda s: _realistic(module, s), (5, 5))
+    assert first["rollouts_used"] > 0 and first["swaps"] > 0
+    assert first["llm_calls"]["task"] > first["rollouts_used"]  # scoring rollouts too
+    assert first["prequential"]["examples"] == first["examples_fed"]
     assert first == second
 
 
