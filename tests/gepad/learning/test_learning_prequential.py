@@ -217,3 +217,10 @@ async def test_scores_survive_a_restart_and_are_never_taken_twice(tmp_path: Path
             assert [tuple(r) for r in rows(stack.db_path)] == before
             again = (await client.get_status())["optimizer"]["prequential"]
     assert again["components"] == history["components"]
+
+
+def test_rolling_rates_over_the_last_window() -> None:
+    from gepad.learning import rolling_rates
+
+    assert rolling_rates([True, False, True, True], 2) == [1.0, 0.5, 0.5, 1.0]
+    assert rolling_rates([], 20) == []
