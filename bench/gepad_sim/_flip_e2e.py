@@ -76,12 +76,14 @@ async def run_flip_online(
     await mark(0)
     status: dict[str, Any] = {}
     deadline = time.monotonic() + timeout
-    for i, target in enumerate(plan.segments(budget)):
+    segments = plan.segments(budget)
+    for i, target in enumerate(segments):
         used = (await client.call("optimizer.status"))["components"]["general"]["rollouts"]
         if target > used:
             status = await optimize(client, target - used, deadline - time.monotonic())
         await mark(target)
-        if i < len(plan.batches):
+        # Nothing arrives after the last segment: the run would never see it.
+        if i < min(len(plan.batches), len(segments) - 1):
             batch = plan.batches[i]
             if target >= flip_clock:  # released at this clock: asked for after the flip
                 batch = tuple(flip_task(t, pairs) for t in batch)
