@@ -18,6 +18,7 @@ from typing import Any
 
 import _fake_secrets as fake
 import pytest
+import pytest_asyncio
 from _fake_openai import FakeOpenAI, Reply
 
 from gepad.llm import (
@@ -50,7 +51,11 @@ def server() -> Iterator[FakeOpenAI]:
         yield s
 
 
-@pytest.fixture
+# One worker (and event loop) for the tests marked `shared`: each start loads litellm anew.
+shared = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def worker() -> AsyncIterator[LlmWorker]:
     w = LlmWorker(WorkerSettings(idle_s=60))
     try:
@@ -112,6 +117,7 @@ async def _until(predicate: Callable[[], bool], timeout: float, what: str) -> No
 # ------------------------------------------------------------------ same behaviour
 
 
+@shared
 async def test_calls_through_the_worker_behave_as_in_process(
     server: FakeOpenAI, worker: LlmWorker
 ) -> None:
@@ -145,14 +151,15 @@ async def test_calls_through_the_worker_behave_as_in_process(
     assert FAKE_ENV_KEY not in str(auth.value)  # the echoed key was redacted in the worker
     assert records.outcomes == ["ok", "unavailable", "ok", "error", "auth"]
     assert all(FAKE_ENV_KEY not in (r.error or "") for r in records.items)
-    assert worker.starts == 1
 
 
+@shared
 async def test_concurrent_calls_multiplex_over_one_worker(
     server: FakeOpenAI, worker: LlmWorker
 ) -> None:
     client = LlmClient(settings_for(server.api_base, concurrency=4), Records(), attempts=worker)
-    await client.complete("task", user("warm up"))  # the worker start is not timed below
+    await client.complete("task", user("warm up"))  # a worker start is not timed below
+    starts = worker.starts
     server.set_default(Reply(delay_s=0.5))
     started = time.perf_counter()
     results = await asyncio.gather(*(client.complete("task", user(f"q{i}")) for i in range(8)))
@@ -160,9 +167,10 @@ async def test_concurrent_calls_multiplex_over_one_worker(
     assert sorted(r.text for r in results) == sorted({r.text for r in results})  # 8 distinct
     assert server.max_in_flight == 4  # the client's limit, not a serial pipe
     assert elapsed < 8 * 0.5 * 0.75, elapsed
-    assert worker.starts == 1
+    assert worker.starts == starts
 
 
+@shared
 async def test_streaming_stall_is_told_and_counted_through_the_worker(
     server: FakeOpenAI, worker: LlmWorker
 ) -> None:
@@ -181,12 +189,14 @@ async def test_streaming_stall_is_told_and_counted_through_the_worker(
 # ------------------------------------------------------------------ cancellation
 
 
+@shared
 async def test_a_cancelled_call_is_cancelled_in_the_worker_and_recorded(
     server: FakeOpenAI, worker: LlmWorker
 ) -> None:
     records = Records()
     client = LlmClient(settings_for(server.api_base, stream=True), records, attempts=worker)
     await client.complete("task", user("warm up"))
+    starts = worker.starts
     words = " ".join(f"w{i}" for i in range(40))
     server.script(Reply(text=words, chunk_delay_s=0.1))  # 4 s of streaming
     call = asyncio.create_task(client.complete("task", user("long one")))
@@ -200,18 +210,20 @@ async def test_a_cancelled_call_is_cancelled_in_the_worker_and_recorded(
     # The worker closed the connection: the server stops streaming long before 4 s.
     await _until(lambda: server._state.in_flight == 0, 2.5, "the server to see the close")
     assert (await client.complete("task", user("next"))).text  # the worker still serves
-    assert worker.starts == 1
+    assert worker.starts == starts
 
 
 # ------------------------------------------------------------------ crash, idle, close
 
 
+@shared
 async def test_a_worker_crash_fails_the_calls_in_flight_and_the_next_call_restarts_it(
     server: FakeOpenAI, worker: LlmWorker
 ) -> None:
     records = Records()
     client = LlmClient(settings_for(server.api_base, max_retries=0), records, attempts=worker)
     await client.complete("task", user("warm up"))
+    starts = worker.starts
     first_pid = worker.pid
     assert first_pid is not None
     server.set_default(Reply(delay_s=3.0))
@@ -227,7 +239,7 @@ async def test_a_worker_crash_fails_the_calls_in_flight_and_the_next_call_restar
     assert records.outcomes[1:] == ["unavailable"] * 3
     server.set_default(Reply())
     assert (await client.complete("task", user("after the crash"))).text
-    assert worker.starts == 2 and worker.pid not in (None, first_pid)
+    assert worker.starts == starts + 1 and worker.pid not in (None, first_pid)
 
 
 async def test_a_crash_mid_call_is_retried_on_a_new_worker(server: FakeOpenAI) -> None:

@@ -82,9 +82,8 @@ class LlmWorker:
     ) -> None:
         self._settings = settings or WorkerSettings()
         self._python = python
-        self._env = dict(os.environ if env is None else env)
-        self._env["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
-        self._env["PYTHONUNBUFFERED"] = "1"
+        # None: the daemon's environment as it is when a worker starts (API keys included).
+        self._env = None if env is None else dict(env)
         self._proc: WorkerProcess | None = None
         self._ids = itertools.count(1)
         self._spawn_lock = asyncio.Lock()
@@ -228,7 +227,9 @@ class LlmWorker:
         return proc
 
     async def _spawn(self) -> WorkerProcess:
-        env = dict(self._env)
+        env = dict(os.environ if self._env is None else self._env)
+        env["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"  # no price-table download at import
+        env["PYTHONUNBUFFERED"] = "1"  # its log lines arrive as they are written
         # The worker logs at the daemon's levels: gepad's own, and the third-party loggers'
         # (WARNING unless log_third_party), which httpx stands for.
         env["GEPAD_WORKER_LOG_LEVEL"] = logging.getLevelName(
