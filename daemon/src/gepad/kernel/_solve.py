@@ -164,8 +164,12 @@ async def simulated_reflector(request: Reflect | Merge) -> str:
     return _fenced(simulated_reflection(request.current_text, feedback))
 
 
-def llm_writer(llm: Any, *, max_tokens: int | None = 4096) -> Writer:
-    """The task model writes the kernel: the candidate prompt as system, the brief as user."""
+def llm_writer(llm: Any, *, max_tokens: int | None = None) -> Writer:
+    """The task model writes the kernel: the candidate prompt as system, the brief as user.
+
+    `max_tokens` None: the configured cap for task calls (`llm_max_tokens`), as for every other
+    call; a fixed 4096 here once let a small model run on for minutes on one CPU thread.
+    """
 
     async def write(prompt: str, problem: KernelProblem) -> str:
         messages = [
