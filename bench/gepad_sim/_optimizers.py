@@ -22,6 +22,7 @@ OPTIMIZER_NAMES: tuple[str, ...] = (
     "reference",
     "seed",
     # Ablations of gepad, for RESULTS.md: one mechanism switched off each.
+    "gepad-mb3",
     "gepad-noguard",
     "gepad-nomerge",
     "gepad-noholdout",
@@ -75,7 +76,7 @@ def resolve_optimizer(name: str) -> Optimizer:
         return _engine_function(name, "run_gepad")
     if name == "greedy":
         return _engine_function(name, "run_greedy")
-    if name.startswith("gepad-no") or name == "gepad-withguard":
+    if name.startswith("gepad-no") or name in ("gepad-withguard", "gepad-mb3"):
         return _engine_function(name, "run_" + name.replace("-", "_"))
     if name == "reference":
         try:

@@ -30,6 +30,7 @@ __all__ = [
     "GREEDY_CONFIG",
     "drive",
     "run_gepad",
+    "run_gepad_mb3",
     "run_gepad_noguard",
     "run_gepad_noholdout",
     "run_gepad_nomerge",
@@ -51,6 +52,7 @@ NOHOLDOUT_CONFIG = EngineConfig(holdout_fraction=0.0)
 NOPRUNE_CONFIG = EngineConfig(prune_every=0)
 NORESTORE_CONFIG = EngineConfig(restore_dropped=False)
 NOVAL_CONFIG = EngineConfig(reflect_on_val=False)
+MB3_CONFIG = EngineConfig(minibatch_size=3)
 
 
 def _fenced(text: str) -> str:
@@ -118,6 +120,10 @@ def drive(ctx: RunContext, config: EngineConfig) -> Engine:
 
 def run_gepad(ctx: RunContext) -> str:
     return drive(ctx, GEPAD_CONFIG).best.components[COMPONENT]
+
+
+def run_gepad_mb3(ctx: RunContext) -> str:
+    return drive(ctx, MB3_CONFIG).best.components[COMPONENT]
 
 
 def run_greedy(ctx: RunContext) -> str:
