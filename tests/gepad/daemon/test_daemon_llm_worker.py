@@ -136,6 +136,30 @@ def test_model_calls_run_in_a_worker_that_never_outlives_the_daemon(tmp_path: Pa
     assert "started the model worker" in log
 
 
+@pytest.mark.timeout(240)
+def test_the_configured_idle_time_stops_the_worker_and_a_later_call_starts_another(
+    tmp_path: Path,
+) -> None:
+    server = start_simserver(tmp_path)
+    daemon = start(
+        tmp_path / "home",
+        config=_config(server.api_base, llm_worker_idle_s=3),
+        env={"OPENAI_API_KEY": "sk-local-test"},
+    )
+    try:
+        assert "result" in _assist(daemon)
+        (first,) = _workers_of(daemon.pid) or [0]
+        assert first, "no worker after a model call"
+        assert _wait_gone(first, 20.0), "the worker did not exit after llm_worker_idle_s"
+        assert _workers_of(daemon.pid) == []
+        assert "result" in _assist(daemon, "Inline the variable.")
+        (second,) = _workers_of(daemon.pid) or [0]
+        assert second not in (0, first)
+    finally:
+        daemon.stop()
+        stop_simserver(server)
+
+
 @pytest.mark.timeout(200)
 def test_llm_worker_false_keeps_the_calls_in_the_daemon(tmp_path: Path) -> None:
     server = start_simserver(tmp_path)
