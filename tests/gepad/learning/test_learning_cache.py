@@ -52,8 +52,11 @@ async def test_a_replayed_run_is_answered_entirely_from_the_cache(tmp_path: Path
         first_state = engine_state(stack.db_path)
         stats = stack.server.stats()
         # Every rollout reached the server, except one the engine asked for twice (a gate
-        # result re-asked in a full evaluation), which the cache answers within the run.
-        assert 0 < stats["by_role"]["task"] <= first_state["budget"]["rollouts"]
+        # result re-asked in a full evaluation), which the cache answers within the run; and
+        # the prequential scoring of each new example before the run learns from it.
+        scoring = first["prequential"]["rollouts"]
+        assert scoring == 8
+        assert 0 < stats["by_role"]["task"] <= first_state["budget"]["rollouts"] + scoring
         assert stats["by_role"]["reflect"] > 0
         calls = llm_outcomes(stack.db_path)
         assert calls["ok"] == stats["requests"]

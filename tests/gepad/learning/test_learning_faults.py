@@ -191,6 +191,7 @@ async def test_garbage_verdicts_leave_rollouts_unscored_until_the_judge_recovers
         state0 = engine_state(stack.db_path)
         judge0 = llm_outcomes(stack.db_path, "judge")
         stats0 = stack.server.stats()
+        scored0 = {r[0] for r in db_rows(stack.db_path, "SELECT example_id FROM prequential")}
         stack.server.control(fault="garbage", roles=["judge"])
 
         status = await run_optimizer(client, RUN_BUDGET)
@@ -213,7 +214,13 @@ async def test_garbage_verdicts_leave_rollouts_unscored_until_the_judge_recovers
         # retry always goes to the server). A scored one asked once, of the cache.
         judge = llm_outcomes(stack.db_path, "judge") - judge0
         assert set(judge) <= {"ok", "cached"}
-        assert judge["ok"] + judge["cached"] == (rollouts - unscored) + 2 * unscored
+        # The examples waiting for their prequential score were judged first, twice each
+        # (garbage both times), and recorded as skipped.
+        rows = db_rows(stack.db_path, "SELECT example_id, status FROM prequential")
+        waiting = [r for r in rows if r["example_id"] not in scored0]
+        assert waiting and {r["status"] for r in waiting} == {"skipped"}
+        expected = (rollouts - unscored) + 2 * unscored + 2 * len(waiting)
+        assert judge["ok"] + judge["cached"] == expected
         stats = stack.server.stats()
         asked = stats["by_role"]["judge"] - stats0["by_role"]["judge"]
         assert asked == judge["ok"] >= unscored
