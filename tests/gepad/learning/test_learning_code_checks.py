@@ -66,3 +66,26 @@ def test_a_pass_that_names_an_unmet_rule_is_a_capped_fail() -> None:
     assert v is not None and v.verdict == "pass" and v.score == 1.0
     v = parse_verdict('{"verdict": "pass", "score": 0.9, "explanation": "no unmet field"}')
     assert v is not None and v.verdict == "pass" and v.unmet == ()
+
+
+# A real judge answer (Qwen2.5-Coder-1.5B in a daemon run, judge max_tokens 160), cut in its
+# explanation; the daemon's log shows the start of it.
+CUT_JUDGE_REAL = (
+    '{\n  "unmet": [],\n  "verdict": "pass",\n  "score": 1.0,\n  "explanation": "The new output '
+    "meets all the rules as it answers the user's request, avoids the user's complaint, and "
+    "does what the user "
+)
+
+
+def test_a_verdict_cut_in_its_explanation_keeps_its_fields() -> None:
+    v = parse_verdict(CUT_JUDGE_REAL)
+    assert v is not None and v.verdict == "pass" and v.score == 1.0 and v.unmet == ()
+    assert v.explanation.endswith("[cut]")
+    v = parse_verdict('```json\n{"unmet": [2], "verdict": "pass", "score": 0.9, "explanation": "no')
+    assert v is not None and v.verdict == "fail" and v.score == UNMET_SCORE_CAP
+
+
+def test_a_verdict_cut_before_its_explanation_is_still_no_verdict() -> None:
+    assert parse_verdict('{"verdict": "pass", "score": 1.0') is None
+    assert parse_verdict('{"verdict": "pass", "score": 7, "explanation": "x') is None
+    assert parse_verdict('{"verdict": "maybe", "score": 1, "explanation": "x') is None

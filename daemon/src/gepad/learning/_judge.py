@@ -183,9 +183,42 @@ def _json_object(text: str) -> object:
         return None
 
 
+_CUT_FIELDS = re.compile(
+    r'^\s*(?:```(?:json)?\s*)?\{\s*(?:"unmet"\s*:\s*\[(?P<unmet>[^\]]*)\]\s*,\s*)?'
+    r'"verdict"\s*:\s*"(?P<verdict>pass|fail)"\s*,\s*"score"\s*:\s*(?P<score>[0-9.]+)\s*,'
+    r'\s*"explanation"\s*:\s*"(?P<explanation>.*)$',
+    re.S,
+)
+
+
+def _cut_verdict(text: str) -> object:
+    """A verdict whose answer was cut inside its explanation (the last field, at max_tokens):
+    the fields before it are complete, so they are kept and the explanation marked as cut."""
+    match = _CUT_FIELDS.match(text or "")
+    if match is None:
+        return None
+    unmet = [u for u in (match["unmet"] or "").replace('"', "").split(",") if u.strip()]
+    try:
+        score = float(match["score"])
+    except ValueError:
+        return None
+    explanation = match["explanation"].replace('\\"', '"')
+    return {
+        "unmet": unmet,
+        "verdict": match["verdict"],
+        "score": score,
+        "explanation": explanation[:3000].rstrip() + " [cut]",
+    }
+
+
 def parse_verdict(text: str) -> JudgeVerdict | None:
-    """The verdict in `text`, or None when there is no valid JSON verdict in it."""
+    """The verdict in `text`, or None when there is no valid JSON verdict in it.
+
+    An answer cut inside its explanation keeps its verdict, score and unmet rules.
+    """
     data = _json_object(text)
+    if data is None:
+        data = _cut_verdict(text)
     if data is None:
         return None
     try:
