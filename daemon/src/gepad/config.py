@@ -54,6 +54,8 @@ class ComponentEngineSettings(BaseModel):
     prune_tries: Annotated[int, Field(ge=1, le=100)] | None = None
     reflect_on_val: bool | None = None
     prefer_shorter: bool | None = None
+    confirm_top: Annotated[int, Field(ge=0, le=20)] | None = None
+    confirm_share: Annotated[float, Field(ge=0, le=1)] | None = None
     # The verbatim-quote guard: off by default. It compares new lines with the reflection
     # records' input, which in the daemon is the user's own code context.
     quote_guard_chars: Annotated[int, Field(ge=0)] | None = None

@@ -10,6 +10,7 @@ from ._overfit import strip_quoting_lines
 from ._pending import (
     PendingBackfill,
     PendingChild,
+    PendingConfirm,
     PendingFull,
     PendingMerge,
     PendingMergeGate,
@@ -22,7 +23,9 @@ from ._types import EvalOutcome, EvalResult, Event, ReflectiveRecord, TextAnswer
 
 __all__ = ["Answers", "records_for"]
 
-EvalPending = PendingFull | PendingBackfill | PendingParent | PendingChild | PendingMergeGate
+EvalPending = (
+    PendingFull | PendingBackfill | PendingParent | PendingChild | PendingMergeGate | PendingConfirm
+)
 
 
 def records_for(core: Core, cid: str, batch: Iterable[str]) -> list[ReflectiveRecord]:
@@ -101,6 +104,11 @@ class Answers:
         if not c.board.missing(p.cand) and p.cand in c.state.needs_full_eval:
             c.state.needs_full_eval.remove(p.cand)
         return c.flush(events + c.pool.reconsider_best(p.cand))
+
+    def confirm(self, p: PendingConfirm, result: EvalResult) -> list[Event]:
+        c = self._c
+        self._take(p, result, train=True, cid=p.cand)
+        return c.flush(self._plan.confirmation.after_answer(c.rollouts_left()))
 
     def backfill(self, p: PendingBackfill, result: EvalResult) -> list[Event]:
         c = self._c

@@ -61,6 +61,13 @@ class EngineConfig:
     reflect_on_val: bool = True
     # At an equal validation mean, the shorter prompt is the better one.
     prefer_shorter: bool = True
+    # At the end of a run's rollout budget, score the best `confirm_top` candidates by
+    # validation mean on the training examples too and keep the best on both: ten or so
+    # validation examples are a noisy judge of many candidates (the winner's curse), and they
+    # miss what only training examples need. Only when it costs at most `confirm_share` of the
+    # run's rollouts (0: never).
+    confirm_top: int = 3
+    confirm_share: float = 0.1
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -92,6 +99,10 @@ class EngineConfig:
             problems.append("holdout_tolerance must be in [0, 1]")
         if self.prune_every < 0:
             problems.append("prune_every must be >= 0")
+        if self.confirm_top < 0:
+            problems.append("confirm_top must be >= 0")
+        if not 0.0 <= self.confirm_share <= 1.0:
+            problems.append("confirm_share must be in [0, 1]")
         if self.backfill_per_step < 0:
             problems.append("backfill_per_step must be >= 0")
         if problems:

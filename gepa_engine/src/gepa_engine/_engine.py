@@ -31,6 +31,7 @@ from ._pending import (
     EVAL_PHASES,
     PendingBackfill,
     PendingChild,
+    PendingConfirm,
     PendingFull,
     PendingMerge,
     PendingMergeGate,
@@ -64,6 +65,7 @@ _PURPOSE = {
     PendingParent: "minibatch-parent",
     PendingChild: "minibatch-child",
     PendingMergeGate: "merge-gate",
+    PendingConfirm: "confirm",
 }
 
 
@@ -282,6 +284,8 @@ class Engine:
                 return a.child(p, answer, now)
             case PendingMergeGate(), EvalResult():
                 return a.merge_gate(p, answer, now)
+            case PendingConfirm(), EvalResult():
+                return a.confirm(p, answer)
             case PendingReflect(), TextAnswer():
                 return a.reflect(p, answer)
             case PendingMerge(), TextAnswer():
@@ -304,6 +308,8 @@ class Engine:
                 return self._evaluate(p, p.cand, s.candidates[p.cand].components, traces)
             case PendingParent():
                 return self._evaluate(p, p.parent, s.candidates[p.parent].components, True)
+            case PendingConfirm():
+                return self._evaluate(p, p.cand, s.candidates[p.cand].components, True)
             case PendingChild() | PendingMergeGate():
                 return self._evaluate(p, "(child)", p.child, isinstance(p, PendingChild))
             case PendingReflect():
@@ -340,7 +346,12 @@ class Engine:
 
     def _evaluate(
         self,
-        p: PendingFull | PendingBackfill | PendingParent | PendingChild | PendingMergeGate,
+        p: PendingFull
+        | PendingBackfill
+        | PendingParent
+        | PendingChild
+        | PendingMergeGate
+        | PendingConfirm,
         cid: str,
         components: Mapping[str, str],
         traces: bool,

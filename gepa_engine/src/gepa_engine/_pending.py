@@ -18,6 +18,7 @@ __all__ = [
     "Pending",
     "PendingBackfill",
     "PendingChild",
+    "PendingConfirm",
     "PendingFull",
     "PendingMerge",
     "PendingMergeGate",
@@ -35,6 +36,15 @@ MergeKind = Literal["merge", "crossover"]
 @dataclass(frozen=True, slots=True)
 class PendingFull:
     """A candidate's evaluation on the validation examples it lacks."""
+
+    id: int
+    cand: str
+    examples: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PendingConfirm:
+    """A leading candidate's scores on training examples, at the end of a run's budget."""
 
     id: int
     cand: str
@@ -118,8 +128,16 @@ Pending = (
     | PendingChild
     | PendingMerge
     | PendingMergeGate
+    | PendingConfirm
 )
-EVAL_PHASES = (PendingFull, PendingBackfill, PendingParent, PendingChild, PendingMergeGate)
+EVAL_PHASES = (
+    PendingFull,
+    PendingBackfill,
+    PendingParent,
+    PendingChild,
+    PendingMergeGate,
+    PendingConfirm,
+)
 
 _BY_PHASE: dict[str, type[Any]] = {
     "full": PendingFull,
@@ -129,6 +147,7 @@ _BY_PHASE: dict[str, type[Any]] = {
     "child": PendingChild,
     "merge": PendingMerge,
     "merge_gate": PendingMergeGate,
+    "confirm": PendingConfirm,
 }
 _PHASE_OF = {cls: name for name, cls in _BY_PHASE.items()}
 _CHOICES: dict[str, tuple[str, ...]] = {

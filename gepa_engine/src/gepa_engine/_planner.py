@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._confirm import Confirmation
 from ._core import Core
 from ._lines import drop_line, prompt_lines
 from ._pending import (
@@ -26,9 +27,22 @@ class Planner:
     def __init__(self, core: Core) -> None:
         self._c = core
         self._out_of_budget = False
+        self.confirmation = Confirmation(core)
 
     def plan(self, now: float) -> Idle | Finished | None:
-        """Set the next pending request, or say why there is none."""
+        """Set the next pending request, or say why there is none.
+
+        A run that would stop early (its reflections unusable, its minibatches aced) first
+        spends what the end-of-run confirmation needs of the budget left (`_confirm.py`).
+        """
+        outcome = self._plan(now)
+        if outcome is None or self.confirmation.done():
+            return outcome
+        confirming, events = self.confirmation.plan(self._c.rollouts_left(), early=True)
+        self._c.deferred.extend(events)
+        return None if confirming else outcome
+
+    def _plan(self, now: float) -> Idle | Finished | None:
         c = self._c
         s = c.state
         train_size = len(c.data.active(*c.data.learn_splits))
@@ -42,6 +56,14 @@ class Planner:
                 return Idle("no training examples yet")
             if not c.data.active("val"):
                 return Idle("no validation examples yet")
+            confirming, events = self.confirmation.plan(left)
+            c.deferred.extend(events)
+            if confirming:
+                return None
+            if self.confirmation.ended_run():
+                return Finished(
+                    "rollout budget spent (its end confirmed the best on the training examples)"
+                )
             if left is not None and left < 1:
                 return Finished("rollout budget spent")
             s.iteration += 1

@@ -61,6 +61,13 @@ class EngineState:
     # Prune attempts: line text -> how many active validation examples there were when it was
     # tried (a line is tried again once the validation data has grown by half).
     prune_tried: dict[str, int] = field(default_factory=dict)
+    # The rollout cap of the current run, the rollouts when it was first seen, and the cap
+    # whose end-of-run confirmation is done (-1: none); a caller replaces the stop per run.
+    run_cap: int = -1
+    run_start: int = 0
+    confirmed_cap: int = -1
+    # Whether that confirmation ran because the run stopped early (it then keeps its reason).
+    confirmed_early: bool = False
 
 
 def _candidate_to_dict(c: Candidate) -> dict[str, Any]:
@@ -127,6 +134,10 @@ def state_to_json(s: EngineState) -> str:
         "next_request": s.next_request,
         "pending": None if s.pending is None else pending_to_dict(s.pending),
         "prune_tried": s.prune_tried,
+        "run_cap": s.run_cap,
+        "run_start": s.run_start,
+        "confirmed_cap": s.confirmed_cap,
+        "confirmed_early": s.confirmed_early,
     }
     return json.dumps(data, separators=(",", ":"), allow_nan=False)
 
@@ -189,6 +200,10 @@ def state_from_json(text: str) -> EngineState:
             next_request=int(data["next_request"]),
             pending=pending_from_dict(data["pending"], candidates),
             prune_tried={str(k): int(v) for k, v in data.get("prune_tried", {}).items()},
+            run_cap=int(data.get("run_cap", -1)),
+            run_start=int(data.get("run_start", 0)),
+            confirmed_cap=int(data.get("confirmed_cap", -1)),
+            confirmed_early=bool(data.get("confirmed_early", False)),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise StateError(f"engine state is missing or has a malformed field: {exc!r}") from exc

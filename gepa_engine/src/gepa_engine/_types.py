@@ -75,7 +75,9 @@ class Evaluate:
     components: Mapping[str, str]
     example_ids: tuple[str, ...]
     capture_traces: bool
-    purpose: Literal["minibatch-parent", "minibatch-child", "full", "backfill", "merge-gate"]
+    purpose: Literal[
+        "minibatch-parent", "minibatch-child", "full", "backfill", "merge-gate", "confirm"
+    ]
 
 
 @dataclass(frozen=True, slots=True)
