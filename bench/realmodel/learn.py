@@ -201,8 +201,9 @@ async def run_daemon(
     logs = sorted((home / "logs").glob("gepad.log*"), reverse=True)
     text = "".join(p.read_text(encoding="utf-8", errors="replace") for p in logs)
     log_copy.write_text(text, encoding="utf-8")
+    # "mode=single judge=pass checks=fail checked=type hints,encoding": values may hold spaces.
     agreement = [
-        dict(kv.split("=", 1) for kv in m.group(1).split())
+        dict(re.findall(r"(\w+)=(.*?)(?= \w+=|$)", m.group(1)))
         for m in re.finditer(r"judge agreement: (.*)", text)
     ]
     db = home / "data" / "gepad.db"
