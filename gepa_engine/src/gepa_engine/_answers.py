@@ -107,7 +107,8 @@ class Answers:
 
     def confirm(self, p: PendingConfirm, result: EvalResult) -> list[Event]:
         c = self._c
-        self._take(p, result, train=True, cid=p.cand)
+        scored = self._take(p, result, train=True, cid=p.cand)
+        c.state.confirm_fresh.setdefault(p.cand, set()).update(scored)
         return c.flush(self._plan.confirmation.after_answer(c.rollouts_left()))
 
     def backfill(self, p: PendingBackfill, result: EvalResult) -> list[Event]:

@@ -54,9 +54,7 @@ class Confirmation:
         leaders = self._leaders()
         if not train or len(leaders) < 2:
             return False, []
-        lacking = [
-            (cid, [e for e in train if e not in s.train_scores.get(cid, {})]) for cid in leaders
-        ]
+        lacking = [(cid, self._lacking(cid, train)) for cid in leaders]
         need = sum(len(m) for _, m in lacking)
         if need > c.config.confirm_share * (cap - s.run_start):
             return False, []
@@ -75,10 +73,9 @@ class Confirmation:
         """After a confirmation result: choose once everything is scored or the budget is
         spent (the stop would end the run before the planner looked again)."""
         c = self._c
-        s = c.state
         leaders = self._leaders()
         train = c.data.active("train")
-        lacking = any(e not in s.train_scores.get(cid, {}) for cid in leaders for e in train)
+        lacking = any(self._lacking(cid, train) for cid in leaders)
         if lacking and (left is None or left > 0):
             return []
         return self.finish()
@@ -88,6 +85,16 @@ class Confirmation:
         self._c.state.confirmed_cap = self._c.state.run_cap
         leaders = self._leaders()
         return self._choose(leaders) if len(leaders) >= 2 else []
+
+    def _lacking(self, cid: str, train: tuple[str, ...] | list[str]) -> list[str]:
+        """Training examples `cid` has no score for, or only the score of the gate that
+        accepted it (selected for being high); those are asked again: a stochastic evaluator
+        gives a fresh sample, a deterministic one the same value."""
+        s = self._c.state
+        have = s.train_scores.get(cid, {})
+        gated = set(s.candidates[cid].feedback_examples)
+        fresh = s.confirm_fresh.get(cid, set())
+        return [e for e in train if e not in have or (e in gated and e not in fresh)]
 
     def _leaders(self) -> list[str]:
         c = self._c
@@ -113,9 +120,14 @@ class Confirmation:
         s = c.state
         tables = [{**s.val_scores.get(cid, {}), **self._train_only(cid)} for cid in leaders]
         active = c.data.active_set("train", "val", "holdout")
-        # A candidate's scores on the minibatch it was accepted on passed a gate that picked
-        # them for being high: biased upward, so they are left out for every leader.
-        gated = {e for cid in leaders for e in s.candidates[cid].feedback_examples}
+        # A leader's gate scores that were not asked again (the budget ran out) stay biased
+        # upward: those examples are left out for every leader.
+        gated = {
+            e
+            for cid in leaders
+            for e in s.candidates[cid].feedback_examples
+            if e not in s.confirm_fresh.get(cid, set())
+        }
         common = sorted(
             e for e in tables[0] if e in active and e not in gated and all(e in t for t in tables)
         )

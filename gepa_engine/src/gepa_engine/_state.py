@@ -68,6 +68,8 @@ class EngineState:
     confirmed_cap: int = -1
     # Whether that confirmation ran because the run stopped early (it then keeps its reason).
     confirmed_early: bool = False
+    # Training examples a candidate was scored on by a confirmation (not by its own gate).
+    confirm_fresh: dict[str, set[str]] = field(default_factory=dict)
 
 
 def _candidate_to_dict(c: Candidate) -> dict[str, Any]:
@@ -138,6 +140,7 @@ def state_to_json(s: EngineState) -> str:
         "run_start": s.run_start,
         "confirmed_cap": s.confirmed_cap,
         "confirmed_early": s.confirmed_early,
+        "confirm_fresh": {c: sorted(v) for c, v in sorted(s.confirm_fresh.items())},
     }
     return json.dumps(data, separators=(",", ":"), allow_nan=False)
 
@@ -204,6 +207,9 @@ def state_from_json(text: str) -> EngineState:
             run_start=int(data.get("run_start", 0)),
             confirmed_cap=int(data.get("confirmed_cap", -1)),
             confirmed_early=bool(data.get("confirmed_early", False)),
+            confirm_fresh={
+                str(c): {str(e) for e in v} for c, v in data.get("confirm_fresh", {}).items()
+            },
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise StateError(f"engine state is missing or has a malformed field: {exc!r}") from exc
