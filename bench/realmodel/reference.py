@@ -46,6 +46,11 @@ class _Quiet:
 
 
 class _Adapter:
+    # gepa reads this attribute: None means "use gepa's own reflection with reflection_lm".
+    # (Without it gepa's proposer raised AttributeError, which raise_on_exception=False hid:
+    # the first run never reflected.)
+    propose_new_texts = None
+
     def __init__(self, model: _Model, seed: int) -> None:
         self.model = model
         self.rng = random.Random(seed + 50_000)
