@@ -49,7 +49,9 @@ sys.path.insert(0, str(HERE.parent))
 from rules import check, complaint  # noqa: E402
 from tasks import TASKS  # noqa: E402
 
-SEED_PROMPT = "You are a helpful Python coding assistant. Answer with one ```python code block."
+# No literal fence in the seed: with "```python" in it, Qwen-1.5B's reflections returned the
+# seed with the fence rewritten, a candidate the gate rightly refused (seed 0, 2026-12-03).
+SEED_PROMPT = "You are a helpful Python coding assistant. Put the code in one fenced block."
 HELDOUT_ORDER_SEED = 1234
 MODEL = "openai/qwen"
 

@@ -42,10 +42,14 @@ def assert_exhausted(status: dict[str, object]) -> None:
 async def test_token_budget_pauses_until_tomorrow_and_spends_nothing_more(
     tmp_path: Path,
 ) -> None:
-    # The prequential scoring spends from the same budget (test_learning_prequential.py);
-    # off here, so the engine's own rollouts meet the limit.
+    # The prequential scoring and the drift check spend from the same budget
+    # (test_learning_prequential.py, test_cli_drift.py); off here, so the engine's own
+    # rollouts meet the limit.
     with live_stack(
-        tmp_path, daily_budget_tokens=BUDGET_TOKENS, prequential_enabled=False
+        tmp_path,
+        daily_budget_tokens=BUDGET_TOKENS,
+        prequential_enabled=False,
+        drift_enabled=False,
     ) as stack:
         async with stack.connect() as client:
             await feed_thumbs_down(client, SC, list(SC.tasks[:6]))
