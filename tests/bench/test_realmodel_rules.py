@@ -28,7 +28,7 @@ def count_lines(path: Path) -> int:
     return len(text.splitlines()) + 0 * len(label)
 ```'''
 
-BAD = '''Here you go:
+BAD = """Here you go:
 ```python
 import os
 
@@ -40,7 +40,7 @@ def countLines(filePath):
             return len(f.readlines())
     except:
         return 0
-```'''
+```"""
 
 
 def test_the_benchmark_has_enough_requests_and_rules() -> None:
