@@ -118,12 +118,14 @@ async def test_a_looping_answer_is_cut_and_its_fence_closed(server: FakeOpenAI) 
     [record] = records.items
     assert record.outcome == "ok" and "looping answer" in (record.error or "")
 
-    # gepa_engine's parser takes the salvaged answer instead of "unterminated ``` block"
+    # gepa_engine's parser takes the cut answer; the raw looping one it now salvages too (a
+    # cut fence keeps its complete lines, repeats dropped), to the same rules.
     from gepa_engine._templates import parse_instruction_block
 
-    assert parse_instruction_block(LOOPING, max_chars=4000).error is not None
     parsed = parse_instruction_block(result.text, max_chars=4000)
     assert parsed.error is None and parsed.text is not None and "pathlib" in parsed.text
+    raw = parse_instruction_block(LOOPING, max_chars=4000)
+    assert raw.error is None and raw.text == parsed.text
 
 
 async def test_a_truncated_answer_is_salvaged(server: FakeOpenAI) -> None:
