@@ -105,6 +105,28 @@ def test_extract_source_joins_a_kernel_and_launcher_split_across_blocks() -> Non
     assert extract_source(twice) == "__global__ void k() {}\n"
 
 
+def test_extract_source_leaves_out_a_block_that_redefines_the_launcher() -> None:
+    # Qwen-1.5B's softmax answer repeated the launcher in a usage block; joining both blocks
+    # made nvcc fail with `function "launch_softmax" has already been defined`.
+    kernel = (
+        "__global__ void softmax_kernel(const float* x, float* y, int n)\n{\n"
+        "    if (n > 0) { y[0] = x[0]; }\n}\n"
+        "void launch_softmax(const float* x, float* y, int n) {\n"
+        "    softmax_kernel<<<1, 256>>>(x, y, n);\n}"
+    )
+    usage = (
+        "void launch_softmax(const float* x, float* y, int n) {\n"
+        "    softmax_kernel<<<1, 256>>>(x, y, n);\n}\nint main() { return 0; }"
+    )
+    helper = "__device__ float warp_max(float v)\n{\n    return v;\n}"
+    answer = f"```cuda\n{kernel}\n```\nUsage:\n```cuda\n{usage}\n```\n```cuda\n{helper}\n```"
+    source = extract_source(answer)
+    assert source.count("void launch_softmax(") == 1
+    assert "int main" not in source
+    # A block with new definitions only is still joined.
+    assert "__device__ float warp_max" in source
+
+
 @needs_nvcc
 async def test_kernel_solve_with_the_simulated_writer_raises_the_clean_share() -> None:
     problems = shipped_problems()

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -54,6 +53,7 @@ from gepa_engine import (
     TextAnswer,
 )
 from gepad.errors import KernelSolveError
+from gepad.kernel._answer_source import extract_source
 from gepad.kernel._evaluate import KernelEvaluation, evaluate_cuda
 from gepad.kernel._gpu import GpuRunner
 from gepad.kernel._nvcc import NvccToolchain
@@ -111,26 +111,6 @@ def parse_budget(value: str | int, n_problems: int) -> int:
 
 
 # ---- writers and reflectors ------------------------------------------------------------------
-
-_FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+.-]*)[ \t]*\n(.*?)```", re.S)
-
-
-def extract_source(text: str) -> str:
-    """The kernel source in a model's answer.
-
-    The largest fenced code block when it holds both a kernel and the launcher; when the model
-    split them across blocks (real models do), the code blocks in order, each once.
-    """
-    blocks = [(lang.lower(), body) for lang, body in _FENCE.findall(text)]
-    if not blocks:
-        return text.strip() + "\n"
-    cuda = [b for lang, b in blocks if lang in ("cuda", "cu", "c++", "cpp", "c")] or [
-        b for _, b in blocks
-    ]
-    best: str = max(cuda, key=len)
-    if len(cuda) > 1 and not ("__global__" in best and 'extern "C"' in best):
-        best = "\n\n".join(dict.fromkeys(b.strip() for b in cuda))
-    return best.strip() + "\n"
 
 
 async def simulated_writer(prompt: str, problem: KernelProblem) -> str:

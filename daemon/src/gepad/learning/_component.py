@@ -104,10 +104,7 @@ class ComponentOptimizer:
                     "stored optimizer state for %r is unusable; starting afresh", self.component
                 )
         if self._engine is None:
-            seed_text = self._prompts.current(self.component).text
-            self._engine = Engine.start(
-                {self.component: seed_text}, seed=self._seed, now=self._clock(), config=self._config
-            )
+            self._engine = self._start_engine(self._prompts.current(self.component).text)
             await self._store.save_engine_state(None, self.component, self._engine.to_json())
         current = self._prompts.current(self.component)
         if current.source == "user-edit":
@@ -170,9 +167,22 @@ class ComponentOptimizer:
         if version is not None and version.source == "user-edit":
             self.add_user_edit(pending.text)
 
+    def _start_engine(self, seed_text: str) -> Engine:
+        return Engine.start(
+            {self.component: seed_text}, seed=self._seed, now=self._clock(), config=self._config
+        )
+
     def add_user_edit(self, text: str) -> None:
         engine = self._require()
         if any(c.components.get(self.component) == text for c in engine.candidates.values()):
+            return
+        if engine.rollouts == 0 and len(engine.candidates) == 1:
+            # Nothing was learned from the built-in seed yet: the user's own prompt becomes the
+            # seed instead of a rival of it, so every proposal builds on what the user wrote.
+            # (The state is saved with the next commit; a crash before it redoes this on load.)
+            examples = engine.active_examples("train", "val", "holdout")
+            self._engine = self._start_engine(text)
+            self._engine.add_examples([ExampleSpec(e) for e in examples], self._clock())
             return
         engine.add_seed_candidate({self.component: text}, now=self._clock())
 
