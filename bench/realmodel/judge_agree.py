@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import hashlib
 import json
+import random
 import sys
 import time
 from pathlib import Path
@@ -27,34 +28,50 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from rules import check  # noqa: E402
+from rules import check, complaint  # noqa: E402
 
 
 def triples(runs: Path, n: int) -> list[dict[str, Any]]:
+    """Triples from the runs: the training requests (the user's own complaint) and the held-out
+    requests (a complaint the simulated user would have made about the seed prompt's output),
+    each with a new output under a prompt that differs from the seed (gepad's, gepa's)."""
     cache = json.loads((runs / "task-cache.json").read_text(encoding="utf-8"))
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
+
+    def cached(prompt: str, request: str) -> tuple[str, str | None]:
+        key = hashlib.sha256(f"{prompt}\x00{request}".encode()).hexdigest()
+        return key, cache.get(key)
+
     for path in sorted(runs.glob("seed-*.json")):
         run = json.loads(path.read_text(encoding="utf-8"))
-        prompts = [run["seed_prompt"]]
-        prompts += run.get("gepa", {}).get("candidates", [])
+        seed_prompt = run["seed_prompt"]
+        prompts = list(run.get("gepa", {}).get("candidates", []))
         if "daemon" in run:
             prompts.append(run["daemon"]["final_prompt"])
-        for fb in run["feedback"]:
-            if not fb["comment"] or not fb["broken"]:
+        prompts = [p for p in dict.fromkeys(prompts) if p != seed_prompt]
+        cases = [(f["request"], f["output"], f["comment"], f["broken"]) for f in run["feedback"]]
+        for request in run.get("heldout_requests", []):
+            _, rejected = cached(seed_prompt, request)
+            if rejected is None:
                 continue
-            for prompt in prompts[1:]:
-                key = hashlib.sha256(f"{prompt}\x00{fb['request']}".encode()).hexdigest()
-                new = cache.get(key)
-                if new is None or new == fb["output"] or key in seen:
+            verdict = check(rejected)
+            rng = random.Random(f"{run['seed']}\x00{request}")
+            cases.append((request, rejected, complaint(verdict, rng) or "", list(verdict.broken)))
+        for request, rejected, words, broken in cases:
+            if not words or not broken:
+                continue
+            for prompt in prompts:
+                key, new = cached(prompt, request)
+                if new is None or new == rejected or key in seen:
                     continue
                 seen.add(key)
                 verdict = check(new)
-                about = fb["broken"][:2]
+                about = broken[:2]
                 truth = verdict.has_code and not set(about) & set(verdict.broken)
                 out.append(
-                    {"request": fb["request"], "complaint": fb["comment"],
-                     "rejected": fb["output"], "new": new, "truth": truth, "about": about}
+                    {"request": request, "complaint": words, "rejected": rejected, "new": new,
+                     "truth": truth, "about": about}
                 )  # fmt: skip
     # Balance passes and fails where the runs allow it, then cut to n.
     passes = [t for t in out if t["truth"]]

@@ -184,6 +184,13 @@ class ComponentOptimizer:
             self._engine = self._start_engine(text)
             self._engine.add_examples([ExampleSpec(e) for e in examples], self._clock())
             return
+        self.add_candidate(text)
+
+    def add_candidate(self, text: str) -> None:
+        """A prompt from outside the search (the drift rewrite) joins the pool as a rival."""
+        engine = self._require()
+        if any(c.components.get(self.component) == text for c in engine.candidates.values()):
+            return
         engine.add_seed_candidate({self.component: text}, now=self._clock())
 
     async def step(self, rollout_budget: int) -> StepReport:

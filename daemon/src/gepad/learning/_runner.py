@@ -476,7 +476,7 @@ class OptimizerRunner:
                 current = best if best is not None else self._prompts.current(component).text
                 text = await self._drift.superseded(component, current, pairs)
                 if text is not None:  # a candidate like any other: it must earn its place
-                    opt.add_user_edit(text)
+                    opt.add_candidate(text)
         except Exception:  # a failed check must not stop the run; it is retried next run
             log.exception("drift check for %s failed", component)
 
