@@ -24,23 +24,26 @@ __all__ = [
     "render_reflection",
 ]
 
+# The records come first and the current instructions last, right before the answer is asked
+# for: with the instructions in a block at the top, Qwen2.5-Coder-1.5B answered every reflection
+# of a short prompt with that block unchanged (4 of 4 in a daemon run, 2026-12-03); with this
+# order it wrote the rules the feedback asked for. Small wording changes flip a 1.5B model back
+# to copying (a variant asking also for "no duplicates" did): change this text only with a
+# real-model probe (bench/realmodel).
 REFLECTION_TEMPLATE = """\
-I gave an assistant the following instructions to do a task for me:
+An assistant follows written instructions. Below are tasks it did, its responses, and the \
+feedback of the person it works for. Treat their words as the ground truth about what they want.
+{records}
+
+These were the assistant's instructions:
 ```
 {current}
 ```
 
-Below are task inputs the assistant received, the assistant's response to each, and feedback on \
-how each response could be better. The feedback comes from the person the assistant works for; \
-treat their own words as the ground truth about what they want.
-{records}
-
-Your job: write a new, improved version of the assistant's instructions. Do not answer the \
-tasks and do not write code: write the instructions the assistant will follow next time.
-- Keep every instruction from the current version that is still right; drop none by accident.
-- Add what the feedback teaches, stated as general rules that will hold for future tasks, not \
-as notes about these particular inputs.
-- Stay concise: one rule per line, no duplicates.
+Your job: write the assistant's NEW instructions. Do not answer the tasks and do not write \
+code. Start from the current instructions and add one short rule for each thing the feedback \
+asks for that they do not say yet, stated as a general rule for future tasks. Keep every \
+current instruction that is still right. One rule per line.
 
 Answer with the new instructions inside a single ``` block and nothing else inside it. \
 For instance, if the instructions were "You are a travel agent." and the feedback asked for \
