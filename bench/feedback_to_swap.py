@@ -44,6 +44,9 @@ def _seconds(row: dict[str, Any]) -> float:
 
 
 def _quantile(values: list[float], q: float) -> float:
+    """Nearest rank (the smallest value with at least q of them at or below it). Not
+    daemon_e2e's interpolation: censored complaints count as infinitely late, and inf - inf is
+    nan."""
     ordered = sorted(values)
     if not ordered:
         return math.nan

@@ -27,11 +27,16 @@ LATER_EDIT = "You answer in Python. Keep it short. Explain nothing."
 
 async def test_the_users_prompt_set_before_any_rollout_is_the_seed(tmp_path: Path) -> None:
     sc = scenario()
-    with live_stack(tmp_path, optimize_after_examples=1000) as stack:
+    # Without the prequential measure's hold, the engine takes examples as soon as it loads.
+    with live_stack(tmp_path, optimize_after_examples=1000, prequential_enabled=False) as stack:
         async with stack.connect() as client:
             builtin = (await client.get_prompt())["text"]
-            # Feedback first: the engine already holds the examples when the prompt changes.
             await feed_thumbs_down(client, sc, list(sc.tasks[:8]))
+        # A restart loads the examples into the (fresh) engine, so the prompt change below
+        # replaces an engine that already holds them.
+        stack.restart()
+        assert len(engine_state(stack.db_path)["splits"]) == 8
+        async with stack.connect() as client:
             await client.set_prompt(USERS_PROMPT)
             await run_optimizer(client, 12)
             state = engine_state(stack.db_path)
@@ -41,7 +46,7 @@ async def test_the_users_prompt_set_before_any_rollout_is_the_seed(tmp_path: Pat
                 "the built-in prompt is still in the pool"
             )
             assert state["budget"]["rollouts"] > 0
-            assert len(state["splits"]) == 8  # every example survived the restart
+            assert len(state["splits"]) == 8  # the next run's sync brought the examples back
 
             # After rollouts were spent, an edit competes with what was learned.
             await client.set_prompt(LATER_EDIT)

@@ -174,15 +174,13 @@ class ComponentOptimizer:
 
     def add_user_edit(self, text: str) -> None:
         engine = self._require()
-        if any(c.components.get(self.component) == text for c in engine.candidates.values()):
-            return
-        if engine.rollouts == 0 and len(engine.candidates) == 1:
+        fresh = engine.rollouts == 0 and len(engine.candidates) == 1
+        if fresh and engine.best.components.get(self.component) != text:
             # Nothing was learned from the built-in seed yet: the user's own prompt becomes the
             # seed instead of a rival of it, so every proposal builds on what the user wrote.
-            # (The state is saved with the next commit; a crash before it redoes this on load.)
-            examples = engine.active_examples("train", "val", "holdout")
+            # The examples come back with the next `sync_examples` (every run starts with one);
+            # the state is saved with the next commit, and a crash before it redoes this on load.
             self._engine = self._start_engine(text)
-            self._engine.add_examples([ExampleSpec(e) for e in examples], self._clock())
             return
         self.add_candidate(text)
 
